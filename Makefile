@@ -1,0 +1,42 @@
+# The two commands: `make demo` and `make test`. Each builds .venv from requirements.lock first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+UV_VERSION := 0.13.8
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: venv demo test bench lint lock clean
+
+# uv installs the 250-package lock in about 10 s where pip takes about 3 minutes.
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q "uv==$(UV_VERSION)"
+	$(UV) pip install -q --python $(PY) -r requirements.lock
+	$(UV) pip install -q --python $(PY) --no-deps -e .
+	touch $@
+
+venv: $(STAMP)
+
+demo: venv
+	$(PY) -m mlops_magics.demo
+
+test: venv
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: venv
+	$(PY) bench/run.py $(BENCH)
+
+lint: venv
+	$(VENV)/bin/ruff check mlops_magics tests bench
+	$(VENV)/bin/ruff format --check mlops_magics tests bench
+
+# Re-resolve the lock (needs the registry); commit the result with the versions you tested.
+lock: venv
+	$(UV) pip compile pyproject.toml --extra kubeflow --extra redis --extra demo --extra test --extra dev \
+		--python-version 3.11 -o requirements.lock
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

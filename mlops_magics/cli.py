@@ -1,0 +1,47 @@
+"""``mlops-magics``: the console face of the same API the magics call."""
+
+from __future__ import annotations
+
+import click
+
+from ._version import __version__
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mlops-magics")
+@click.option("--home", envvar="MLOPS_HOME", help="Workspace folder (default: ./.mlops; env MLOPS_HOME).")
+@click.pass_context
+def main(ctx, home):
+    """Jupyter-native MLOps: the workspace, pipelines, serving and lineage from the terminal."""
+    from .config import get_config
+
+    if home:
+        get_config().home = home
+
+
+@main.command()
+@click.argument("path", required=False, type=click.Path(file_okay=False))
+def init(path):
+    """Create the workspace at PATH (default: the one in force)."""
+    from .status import workspace_status
+    from .workspace import init as init_ws
+
+    ws = init_ws(path)
+    click.echo(f"workspace ready: {ws.root}")
+    if path:
+        from .config import get_config
+
+        get_config().home = str(ws.root)
+    click.echo(workspace_status().card().to_text())
+
+
+@main.command()
+def status():
+    """Summarise the workspace: backends in force and counts of what it holds."""
+    from .status import workspace_status
+
+    click.echo(workspace_status().card().to_text())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,86 @@
+"""The settings behind ``%config MLOps``: one traitlets Configurable.
+
+Environment variables that a tool already honours win over these settings
+(``MLOPS_HOME`` over ``home``, ``MLFLOW_TRACKING_URI`` over ``tracking_uri``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from traitlets import Bool, Int, Unicode
+from traitlets.config import Configurable
+
+
+class MLOps(Configurable):
+    """mlops_magics settings. Set one with ``%config MLOps.<name> = <value>``."""
+
+    home = Unicode(
+        "",
+        help="Workspace folder for the embedded MLflow store, Feast repo, deployments, monitoring and "
+        "pipeline runs. Empty: `.mlops/` beside the notebook (the kernel's working directory). "
+        "The MLOPS_HOME environment variable wins over this.",
+    ).tag(config=True)
+
+    tracking_uri = Unicode(
+        "",
+        help="MLflow tracking URI. Empty: SQLite inside the workspace. "
+        "The MLFLOW_TRACKING_URI environment variable wins over this.",
+    ).tag(config=True)
+
+    online_store = Unicode(
+        "",
+        help="Feast online store. Empty: SQLite inside the workspace; `redis://HOST:PORT` for Redis.",
+    ).tag(config=True)
+
+    serving_host = Unicode(
+        "127.0.0.1",
+        help="Address local model servers bind to. Anything but 127.0.0.1 exposes them to the network.",
+    ).tag(config=True)
+
+    drift_sample_rows = Int(
+        100_000,
+        help="Above this many rows, %drift samples both frames (fixed seed) and says so.",
+    ).tag(config=True)
+
+    widgets = Bool(
+        True,
+        help="Show ipywidgets views in a live kernel. Static HTML/text is always included as a fallback.",
+    ).tag(config=True)
+
+    short_errors = Bool(
+        True,
+        help="Show backend failures as one line naming the failing call. "
+        "Set False to see full tracebacks when debugging.",
+    ).tag(config=True)
+
+    def resolved_home(self) -> str:
+        """The workspace folder in force: MLOPS_HOME, else ``home``, else ``./.mlops``."""
+        env = os.environ.get("MLOPS_HOME", "").strip()
+        if env:
+            return os.path.abspath(os.path.expanduser(env))
+        if self.home:
+            return os.path.abspath(os.path.expanduser(self.home))
+        return os.path.abspath(".mlops")
+
+    def resolved_tracking_uri(self) -> str:
+        """MLFLOW_TRACKING_URI, else ``tracking_uri``, else empty (embedded SQLite)."""
+        return os.environ.get("MLFLOW_TRACKING_URI", "").strip() or self.tracking_uri
+
+
+_standalone: MLOps | None = None
+
+
+def get_config() -> MLOps:
+    """The settings in force: the shell's ``MLOps`` in IPython, else one process-wide instance."""
+    global _standalone
+    ipython = sys.modules.get("IPython")  # never import IPython from plain-Python use
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is not None:
+        for c in shell.configurables:
+            if isinstance(c, MLOps):
+                return c
+    if _standalone is None:
+        _standalone = MLOps()
+    return _standalone

@@ -1,0 +1,102 @@
+"""What every magic shares: error conversion, ``-o NAME``, subcommand dispatch."""
+
+from __future__ import annotations
+
+import functools
+import shlex
+
+from IPython.core.error import UsageError
+from IPython.core.magic_arguments import MagicArgumentParser, parse_argstring
+
+from ..config import get_config
+from ..errors import BackendError, UserInputError
+
+
+def friendly_errors(method):
+    """A user mistake becomes IPython's plain ``UsageError`` (one line). Backend errors render as one
+    line by themselves; ``%config MLOps.short_errors = False`` shows full tracebacks of both."""
+
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        short = get_config().short_errors
+        BackendError.short = short
+        try:
+            return method(*args, **kwargs)
+        except UserInputError as exc:
+            if not short:
+                raise
+            raise UsageError(str(exc)) from None
+
+    return wrapper
+
+
+def store(shell, name: str | None, value) -> None:
+    """``-o NAME``: put the result object in the user namespace, as ``%%capture NAME`` does."""
+    if name:
+        if not name.isidentifier():
+            raise UsageError(f"-o takes a variable name, not {name!r}: type e.g. -o result")
+        shell.user_ns[name] = value
+
+
+def parse(magic_func, line: str, name: str):
+    """``parse_argstring`` whose error also says where the usage is."""
+    try:
+        return parse_argstring(magic_func, line)
+    except UsageError as exc:
+        raise UsageError(f"%{name}: {exc}; type %{name}? for usage") from None
+
+
+def subparser(prog: str, description: str = "", output: bool = True) -> MagicArgumentParser:
+    """An argparse parser whose errors are UsageErrors, for one subcommand (``%track log ...``).
+
+    It also takes the magic's shared ``-o NAME``, so ``%mlops init PATH -o ws`` works as typed.
+    """
+    parser = MagicArgumentParser(prog=prog, description=description, add_help=False)
+    if output:
+        parser.add_argument("-o", "--output", metavar="NAME", help="store the result object in this variable")
+    return parser
+
+
+def parse_sub(parser: MagicArgumentParser, rest: list[str], parent_args=None):
+    """Parse a subcommand's words; ``-o`` given before the subcommand counts too."""
+    try:
+        sub = parser.parse_args(rest)
+    except UsageError as exc:
+        raise UsageError(f"{parser.prog}: {exc}") from None
+    if parent_args is not None and getattr(sub, "output", None) is None:
+        sub.output = getattr(parent_args, "output", None)
+    return sub
+
+
+def split(line: str) -> list[str]:
+    try:
+        return shlex.split(line, posix=True)
+    except ValueError as exc:
+        raise UsageError(f"cannot parse {line!r}: {exc}") from None
+
+
+def dispatch(table: dict, command: str, magic: str, *args):
+    """Call the subcommand ``command`` from ``table``, or say which ones exist."""
+    fn = table.get(command)
+    if fn is None:
+        raise UsageError(f"%{magic} has no subcommand {command!r}; use one of: {', '.join(sorted(table))}")
+    return fn(*args)
+
+
+def reserved(name: str, kind: str, issue: int):
+    """A placeholder Magics class for a magic whose issue has not landed yet."""
+    from IPython.core.magic import Magics, magics_class
+
+    def _not_yet(self, line="", cell=None):
+        raise UsageError(f"%{name} is not available yet in this version of mlops_magics (issue #{issue}).")
+
+    _not_yet.__name__ = name
+    _not_yet.__doc__ = f"%{name}: reserved; not available yet (issue #{issue})."
+    cls = type(f"{name.title()}Magics", (Magics,), {})
+    cls.magics = {"line": {}, "cell": {}}
+    kinds = ("line", "cell") if kind == "line_cell" else (kind,)
+    cls = magics_class(cls)
+    for k in kinds:
+        cls.magics[k][name] = name
+    setattr(cls, name, _not_yet)
+    return cls

@@ -1,0 +1,74 @@
+"""%mlops: the workspace — its summary, and creating it explicitly."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments
+
+from ._base import dispatch, friendly_errors, parse, parse_sub, store, subparser
+
+
+def _status(magics, rest, args):
+    from ..status import workspace_status
+
+    sub = parse_sub(subparser("%mlops status", "Summary of the workspace."), rest, args)
+    result = workspace_status()
+    store(magics.shell, sub.output, result)
+    return result
+
+
+def _init(magics, rest, args):
+    from ..config import get_config
+    from ..status import workspace_status
+    from ..workspace import init
+
+    parser = subparser("%mlops init", "Create the workspace (magics create it lazily otherwise).")
+    parser.add_argument("path", nargs="?", help="Folder for the workspace; default: the one in force.")
+    sub = parse_sub(parser, rest, args)
+    config = get_config()
+    ws = init(sub.path, config)
+    if sub.path:
+        if os.environ.get("MLOPS_HOME"):
+            print(
+                f"Created {ws.root}; MLOPS_HOME={os.environ['MLOPS_HOME']} is still the workspace in force."
+            )
+        else:
+            config.home = str(ws.root)  # the session now works in the workspace it just created
+    result = workspace_status(config)
+    store(magics.shell, sub.output, result)
+    return result
+
+
+SUBCOMMANDS = {"status": _status, "init": _init}
+
+
+@magics_class
+class MLOpsMagics(Magics):
+    @magic_arguments()
+    @argument(
+        "command",
+        nargs="?",
+        default="status",
+        help="status (default): summary card of the workspace | init [PATH]: create the workspace",
+    )
+    @argument("rest", nargs=argparse.REMAINDER, help="the subcommand's own arguments")
+    @argument("-o", "--output", metavar="NAME", help="store the result object in this variable")
+    @line_magic
+    @friendly_errors
+    def mlops(self, line=""):
+        """The mlops_magics workspace.
+
+        ``%mlops`` shows where the workspace is, which backends are in force (embedded or configured)
+        and counts of runs, models, feature views, deployments and drift snapshots.
+        ``%mlops init [PATH]`` creates the workspace (other magics create it when first needed).
+        Settings: ``%config MLOps``.
+        """
+        args = parse(self.mlops, line, "mlops")
+        return dispatch(SUBCOMMANDS, args.command, "mlops", self, args.rest, args)
+
+
+def load_ipython_extension(ip):
+    ip.register_magics(MLOpsMagics)

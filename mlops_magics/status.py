@@ -1,0 +1,93 @@
+"""``%mlops``: a summary of the workspace, computed without importing any backend.
+
+Counts that can be read cheaply are read (MLflow's SQLite file with the stdlib ``sqlite3``, record files
+on disk); a count that would need a heavy import the user has not paid for yet says "not loaded".
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+from dataclasses import dataclass, field
+
+from .display import Card, Result
+from .workspace import Workspace, current
+
+NOT_LOADED = "not loaded"
+
+
+@dataclass
+class WorkspaceStatus(Result):
+    home: str
+    exists: bool
+    backends: dict[str, str] = field(default_factory=dict)
+    counts: dict[str, object] = field(default_factory=dict)
+
+    def card(self) -> Card:
+        facts = [("workspace", self.home + ("" if self.exists else "  (not created yet)"))]
+        facts += [(f"{part}", where) for part, where in self.backends.items()]
+        facts += [(name, count) for name, count in self.counts.items()]
+        return Card("mlops_magics workspace", facts, kind="workspace")
+
+
+def _sqlite_count(db, sql: str):
+    if not db.is_file():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=2) as con:
+            return con.execute(sql).fetchone()[0]
+    except sqlite3.OperationalError:  # tables not created yet, or locked past the timeout
+        return 0
+
+
+def _mlflow_counts(ws: Workspace, tracking_uri: str) -> tuple[object, object]:
+    if not tracking_uri:
+        runs = _sqlite_count(ws.mlflow_db, "SELECT count(*) FROM runs WHERE lifecycle_stage = 'active'")
+        models = _sqlite_count(ws.mlflow_db, "SELECT count(*) FROM registered_models")
+        return runs, models
+    if "mlflow" not in sys.modules:
+        return NOT_LOADED, NOT_LOADED
+    try:
+        from mlflow import MlflowClient
+
+        client = MlflowClient(tracking_uri)
+        runs = sum(
+            len(client.search_runs([e.experiment_id], max_results=50000)) for e in client.search_experiments()
+        )
+        return runs, len(client.search_registered_models())
+    except Exception as exc:  # a remote server that is down must not break the summary
+        return f"unavailable ({type(exc).__name__})", "unavailable"
+
+
+def _feature_view_count(ws: Workspace):
+    if not (ws.feast_dir / "registry.db").is_file():
+        return 0
+    if "feast" not in sys.modules:
+        return NOT_LOADED
+    from . import features
+
+    return len(features.list_views(ws))
+
+
+def workspace_status(config=None) -> WorkspaceStatus:
+    from .config import get_config
+
+    config = config or get_config()
+    ws = current(config)
+    tracking = config.resolved_tracking_uri()
+    online = config.online_store or "SQLite (embedded)"
+    backends = {
+        "tracking": tracking or f"MLflow on SQLite (embedded): {ws.mlflow_db}",
+        "features": f"Feast repo {ws.feast_dir}, online store: {online}",
+        "serving": f"MLServer, local processes on {config.serving_host}",
+        "monitoring": f"Evidently workspace {ws.monitoring_dir}",
+    }
+    runs, models = _mlflow_counts(ws, tracking)
+    counts = {
+        "runs": runs,
+        "registered models": models,
+        "feature views": _feature_view_count(ws),
+        "deployments": len(list(ws.deployments_dir.glob("*/deployment.json"))),
+        "drift snapshots": len(list(ws.monitoring_dir.glob("*/snapshots/*.json"))),
+    }
+    return WorkspaceStatus(str(ws.root), ws.exists, backends, counts)

@@ -1,0 +1,135 @@
+"""The one place that knows the on-disk layout of the embedded workspace.
+
+::
+
+    .mlops/
+      workspace.json          layout version, creation time
+      .lock                   cross-process lock (filelock) for creation and registry writes
+      mlflow/mlflow.db        MLflow tracking + registry store (SQLite)
+      mlflow/artifacts/       MLflow artifact root
+      feast/                  Feast repo: feature_store.yaml, registry.db, online.db, data/ (parquet)
+      deployments/NAME/       one folder per local deployment: record, settings, logs, request log
+      monitoring/             Evidently workspace (projects and snapshots)
+      pipelines/RUN_ID/       executed notebooks of pipeline runs
+      envs/                   cached serving environments (MLServer venvs)
+
+Creating it is idempotent and safe under several processes at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+LAYOUT_VERSION = 1
+_SUBDIRS = ("mlflow/artifacts", "feast/data", "deployments", "monitoring", "pipelines", "envs")
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+
+    # -- where things live ---------------------------------------------------------------------------
+    @property
+    def marker(self) -> Path:
+        return self.root / "workspace.json"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.root / ".lock"
+
+    @property
+    def mlflow_dir(self) -> Path:
+        return self.root / "mlflow"
+
+    @property
+    def mlflow_db(self) -> Path:
+        return self.mlflow_dir / "mlflow.db"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.mlflow_dir / "artifacts"
+
+    @property
+    def tracking_uri(self) -> str:
+        """The embedded MLflow store: SQLite in the workspace."""
+        return f"sqlite:///{self.mlflow_db}"
+
+    @property
+    def feast_dir(self) -> Path:
+        return self.root / "feast"
+
+    @property
+    def feast_data_dir(self) -> Path:
+        return self.feast_dir / "data"
+
+    @property
+    def deployments_dir(self) -> Path:
+        return self.root / "deployments"
+
+    def deployment_dir(self, name: str) -> Path:
+        return self.deployments_dir / name
+
+    @property
+    def monitoring_dir(self) -> Path:
+        return self.root / "monitoring"
+
+    @property
+    def pipelines_dir(self) -> Path:
+        return self.root / "pipelines"
+
+    @property
+    def envs_dir(self) -> Path:
+        return self.root / "envs"
+
+    # -- life cycle ----------------------------------------------------------------------------------
+    @property
+    def exists(self) -> bool:
+        return self.marker.is_file()
+
+    def lock(self, timeout: float = 60):
+        """A cross-process lock over this workspace (a ``filelock.FileLock``)."""
+        from filelock import FileLock
+
+        self.root.mkdir(parents=True, exist_ok=True)
+        return FileLock(str(self.lock_path), timeout=timeout)
+
+    def ensure(self) -> Workspace:
+        """Create the layout if missing. Idempotent; safe when several processes race."""
+        if self.exists and all((self.root / d).is_dir() for d in _SUBDIRS):
+            return self
+        with self.lock():
+            for d in _SUBDIRS:
+                (self.root / d).mkdir(parents=True, exist_ok=True)
+            if not self.exists:
+                meta = {"layout_version": LAYOUT_VERSION, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+                tmp = self.marker.with_name(f".workspace.json.{os.getpid()}")
+                tmp.write_text(json.dumps(meta, indent=2) + "\n")
+                os.replace(tmp, self.marker)  # atomic: readers see all of it or none
+        return self
+
+    def read_meta(self) -> dict:
+        return json.loads(self.marker.read_text()) if self.exists else {}
+
+
+def current(config=None) -> Workspace:
+    """The workspace in force (not created): MLOPS_HOME, ``%config MLOps.home``, or ``./.mlops``."""
+    if config is None:
+        from .config import get_config
+
+        config = get_config()
+    return Workspace(Path(config.resolved_home()))
+
+
+def ensure(config=None) -> Workspace:
+    """The workspace in force, created if missing."""
+    return current(config).ensure()
+
+
+def init(path: str | os.PathLike | None = None, config=None) -> Workspace:
+    """Create a workspace at ``path`` (or the one in force) and return it."""
+    ws = Workspace(Path(path).expanduser().resolve()) if path else current(config)
+    return ws.ensure()
