@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import warnings
 
-from . import magics
+from . import magics, servers
 from .config import MLOps
+from .tracking import sweep
 
-ON_LOAD: list = []
-ON_UNLOAD: list = []
+ON_LOAD: list = [sweep.on_load]  # runs of kernels that died are marked KILLED (stdlib sqlite3 only)
+ON_UNLOAD: list = [servers.stop_all]  # no server outlives the extension
 
 
 def _settings(ip) -> MLOps | None:

@@ -12,6 +12,7 @@
       monitoring/             Evidently workspace (projects and snapshots)
       pipelines/RUN_ID/       executed notebooks of pipeline runs
       envs/                   cached serving environments (MLServer venvs)
+      logs/                   logs of the UI servers started for this workspace
 
 Creating it is idempotent and safe under several processes at once.
 """
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 LAYOUT_VERSION = 1
-_SUBDIRS = ("mlflow/artifacts", "feast/data", "deployments", "monitoring", "pipelines", "envs")
+_SUBDIRS = ("mlflow/artifacts", "feast/data", "deployments", "monitoring", "pipelines", "envs", "logs")
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,11 @@ class Workspace:
     @property
     def envs_dir(self) -> Path:
         return self.root / "envs"
+
+    @property
+    def logs_dir(self) -> Path:
+        """Logs of servers started for the workspace (MLflow UI, Evidently UI)."""
+        return self.root / "logs"
 
     # -- life cycle ----------------------------------------------------------------------------------
     @property

@@ -29,6 +29,9 @@ def isolated(tmp_path, monkeypatch):
     for var in ("MLOPS_HOME", "MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLFLOW_EXPERIMENT_NAME"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.chdir(tmp_path)
+    from mlops_magics import config
+
+    monkeypatch.setattr(config, "_standalone", None)  # settings made outside IPython do not leak
     return tmp_path
 
 
@@ -56,3 +59,68 @@ def run_python(
     return subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, env=full_env, cwd=cwd
     )
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory):
+    """A real `mlflow server` on 127.0.0.1 (SQLite behind it, artifacts proxied by the server)."""
+    import httpx
+
+    from mlops_magics.servers import free_port
+
+    root = tmp_path_factory.mktemp("mlflow-server")
+    port = free_port()
+    with open(root / "server.log", "wb") as log:  # the child keeps its own descriptor
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{root}/server.db",
+             "--artifacts-destination", str(root / "artifacts"), "--host", "127.0.0.1", "--port", str(port),
+             "--workers", "1"],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    import time
+
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        assert proc.poll() is None, (root / "server.log").read_text()[-3000:]
+        assert time.monotonic() < deadline, "mlflow server not ready in 120 s"
+        time.sleep(0.5)
+    yield url
+    import os
+    import signal
+
+    os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait(30)
+
+
+@pytest.fixture(params=["embedded", "server"])
+def store(request, monkeypatch):
+    """Run the test against the embedded SQLite store and against a real tracking server."""
+    if request.param == "server":
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", request.getfixturevalue("mlflow_server"))
+    return request.param
+
+
+@pytest.fixture
+def training_data(ip):
+    """A small binary classification frame in the notebook namespace."""
+    import pandas as pd
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(200, 4, random_state=0)
+    ip.user_ns.update(X=pd.DataFrame(X, columns=["a", "b", "c", "d"]), y=y, C=0.5)
+    return ip
+
+
+def running_runs(uri: str | None = None) -> list:
+    """Every RUNNING run in the store in force, across experiments."""
+    from mlops_magics.tracking import client
+
+    c = client()
+    exps = [e.experiment_id for e in c.search_experiments()]
+    return c.search_runs(exps, filter_string="attributes.status = 'RUNNING'") if exps else []

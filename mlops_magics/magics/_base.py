@@ -35,7 +35,8 @@ def store(shell, name: str | None, value) -> None:
     if name:
         if not name.isidentifier():
             raise UsageError(f"-o takes a variable name, not {name!r}: type e.g. -o result")
-        shell.user_ns[name] = value
+        if value is not None:
+            shell.user_ns[name] = value
 
 
 def parse(magic_func, line: str, name: str):
@@ -81,6 +82,30 @@ def dispatch(table: dict, command: str, magic: str, *args):
     if fn is None:
         raise UsageError(f"%{magic} has no subcommand {command!r}; use one of: {', '.join(sorted(table))}")
     return fn(*args)
+
+
+def run_cell_body(shell, cell: str):
+    """Run a cell's code in the user namespace (magics inside it work); return its last expression's
+    value, as a normal cell would show it. Tracebacks show the cell's own lines."""
+    import ast
+
+    source = shell.transform_cell(cell)
+    tree = ast.parse(source)
+    last = None
+    if tree.body and isinstance(tree.body[-1], ast.Expr):
+        last = ast.Expression(tree.body.pop().value)
+    filename = shell.compile.cache(source)
+    exec(compile(tree, filename, "exec"), shell.user_ns)
+    return eval(compile(last, filename, "eval"), shell.user_ns) if last is not None else None
+
+
+def csv_names(value: str | None, option: str) -> list[str]:
+    """``--params C,max_iter`` -> ['C', 'max_iter'], each a valid variable name."""
+    names = [n.strip() for n in (value or "").split(",") if n.strip()]
+    bad = [n for n in names if not n.isidentifier()]
+    if bad:
+        raise UsageError(f"{option}: {bad[0]!r} is not a variable name; type e.g. {option} C,max_iter")
+    return names
 
 
 def reserved(name: str, kind: str, issue: int):

@@ -1,0 +1,183 @@
+"""Server processes this kernel starts (MLflow UI, MLServer, Evidently UI): start, wait until ready,
+stop — and never leave one behind.
+
+Each server runs in its own session (process group) with its output in a log file. If it exits or is
+not ready within the timeout it is stopped and a :class:`ServerError` carries the log tail. Every server
+still running is stopped on ``%unload_ext``, kernel shutdown and interpreter exit.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ServerError
+
+_RUNNING: dict[str, tuple[Server, subprocess.Popen]] = {}
+
+
+@dataclass
+class Server:
+    name: str
+    cmd: list[str]
+    host: str
+    port: int
+    log_path: Path
+    pid: int = 0
+    started: float = field(default_factory=time.time)
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def alive(self) -> bool:
+        import psutil
+
+        try:
+            return psutil.Process(self.pid).status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return False
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def port_in_use(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        return s.connect_ex((host, port)) == 0
+
+
+def log_tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(Path(path).read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def http_ok(url: str, timeout: float = 2.0) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(url, timeout=timeout).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def start(
+    name: str,
+    cmd: list[str],
+    *,
+    host: str,
+    port: int,
+    log_path: Path,
+    ready: Callable[[Server], bool],
+    timeout: float = 120,
+    env: dict | None = None,
+    cwd: str | os.PathLike | None = None,
+) -> Server:
+    """Start ``cmd`` and wait until ``ready(server)`` is true; stop it and raise if it never is."""
+    if name in _RUNNING and _RUNNING[name][0].alive():
+        raise ServerError(
+            f"start {name}", f"a server named {name!r} is already running at {_RUNNING[name][0].url}"
+        )
+    if port_in_use(host, port):
+        raise ServerError(
+            f"start {name}", f"port {port} on {host} is already in use; choose another with --port"
+        )
+    log_path = Path(log_path)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env={**os.environ, **(env or {})}, cwd=cwd, start_new_session=True,
+        )  # fmt: skip
+    server = Server(name, list(cmd), host, port, log_path, proc.pid)
+    _RUNNING[name] = (server, proc)
+    deadline = time.monotonic() + timeout
+    while True:
+        code = proc.poll()
+        if code is not None:
+            _RUNNING.pop(name, None)
+            raise ServerError(f"start {name}", f"the server exited with code {code}", log_tail(log_path))
+        try:
+            if ready(server):
+                return server
+        except ServerError:
+            stop(name)
+            raise
+        if time.monotonic() > deadline:
+            stop(name)
+            raise ServerError(f"start {name}", f"not ready within {timeout:.0f} s", log_tail(log_path))
+        time.sleep(0.25)
+
+
+def stop(name: str, grace: float = 10) -> bool:
+    """Stop a server and all its children; True if one was running."""
+    entry = _RUNNING.pop(name, None)
+    if entry is None:
+        return False
+    _, proc = entry
+    _terminate_tree(proc, grace)
+    return True
+
+
+def _terminate_tree(proc: subprocess.Popen, grace: float) -> None:
+    import psutil
+
+    try:
+        parent = psutil.Process(proc.pid)
+        family = [parent, *parent.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        family = []
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)  # its own session: the group is the server and its workers
+    except (ProcessLookupError, PermissionError):
+        pass
+    for p in family:
+        try:
+            p.terminate()
+        except psutil.NoSuchProcess:
+            pass
+    _, alive = psutil.wait_procs(family, timeout=grace)
+    for p in alive:
+        try:
+            p.kill()
+        except psutil.NoSuchProcess:
+            pass
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def running() -> dict[str, Server]:
+    """The servers this process started that are still alive (dead ones are dropped)."""
+    for name, (_server, proc) in list(_RUNNING.items()):
+        if proc.poll() is not None:
+            _RUNNING.pop(name, None)
+    return {name: server for name, (server, _) in _RUNNING.items()}
+
+
+def get(name: str) -> Server | None:
+    return running().get(name)
+
+
+def stop_all(_ip=None) -> list[str]:
+    names = list(_RUNNING)
+    for name in names:
+        stop(name)
+    return names
+
+
+atexit.register(stop_all)

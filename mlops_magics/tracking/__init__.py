@@ -1,0 +1,36 @@
+"""MLflow tracking: the plain-Python API behind ``%track`` and ``%%track``."""
+
+from .models import list_models, log_model, register
+from .results import RunResult
+from .runs import (
+    compare,
+    end_run,
+    get_run,
+    last_run,
+    log,
+    resolve_run,
+    search_runs,
+    start_run,
+    sweep_dead_runs,
+    tracked,
+)
+from .store import client, tracking_uri
+
+__all__ = [
+    "RunResult",
+    "client",
+    "compare",
+    "end_run",
+    "get_run",
+    "last_run",
+    "list_models",
+    "log",
+    "log_model",
+    "register",
+    "resolve_run",
+    "search_runs",
+    "start_run",
+    "sweep_dead_runs",
+    "tracked",
+    "tracking_uri",
+]

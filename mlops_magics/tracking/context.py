@@ -1,0 +1,154 @@
+"""Where a run came from: notebook, cell, git commit, papermill parameters, packages, owning process.
+
+Notebook path, in order: ``MLOPS_NOTEBOOK_PATH`` (set by ``mlops-magics run``), VS Code's
+``__vsc_ipynb_file__``, ``JPY_SESSION_NAME`` (JupyterLab and Notebook 7 set it to the notebook's path),
+else none. Under papermill the kernel sees the injected ``# Parameters`` cell in its input history;
+its assignments are the run's papermill parameters (MLflow #2945, #19151 record only ipykernel_launcher).
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import importlib.metadata
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .store import TAG
+
+# Libraries whose versions matter for reproducing a model, recorded when imported in the session.
+PACKAGES = (
+    "numpy", "pandas", "scikit-learn:sklearn", "scipy", "xgboost", "lightgbm", "catboost", "torch",
+    "tensorflow", "statsmodels", "mlflow", "feast", "evidently", "pyarrow", "mlops-magics:mlops_magics",
+)  # fmt: skip
+
+
+def notebook_path(user_ns: dict | None = None) -> str | None:
+    for candidate in (
+        os.environ.get("MLOPS_NOTEBOOK_PATH"),
+        (user_ns or {}).get("__vsc_ipynb_file__"),
+        os.environ.get("JPY_SESSION_NAME"),
+    ):
+        if candidate and str(candidate).endswith(".ipynb"):
+            return os.path.abspath(str(candidate))
+    return None
+
+
+def papermill_parameters(user_ns: dict | None) -> dict | None:
+    """The parameters papermill injected, read from the kernel's input history (``In``)."""
+    for source in reversed((user_ns or {}).get("In", []) or []):
+        if source.lstrip().startswith("# Parameters"):
+            params = {}
+            try:
+                tree = ast.parse(source)
+            except SyntaxError:
+                return None
+            for node in tree.body:
+                if (
+                    isinstance(node, ast.Assign)
+                    and len(node.targets) == 1
+                    and isinstance(node.targets[0], ast.Name)
+                ):
+                    try:
+                        params[node.targets[0].id] = ast.literal_eval(node.value)
+                    except ValueError:
+                        params[node.targets[0].id] = ast.unparse(node.value)
+            return params
+    return None
+
+
+def git_info(where: str | os.PathLike) -> dict:
+    """Commit, dirty flag and a hash of the uncommitted diff of the repository holding ``where``."""
+
+    def git(*args):
+        out = subprocess.run(["git", *args], cwd=where, capture_output=True, text=True, timeout=10)
+        return out.stdout if out.returncode == 0 else None
+
+    try:
+        commit = git("rev-parse", "HEAD")
+    except (OSError, subprocess.TimeoutExpired):
+        return {}
+    if not commit:
+        return {}
+    status = git("status", "--porcelain", "--untracked-files=no") or ""
+    info = {"commit": commit.strip(), "dirty": bool(status.strip())}
+    if info["dirty"]:
+        info["diff_sha256"] = hashlib.sha256((git("diff", "HEAD") or "").encode()).hexdigest()
+    return info
+
+
+def package_versions() -> dict[str, str]:
+    out = {}
+    for entry in PACKAGES:
+        dist, _, module = entry.partition(":")
+        if (module or dist) in sys.modules:
+            try:
+                out[dist] = importlib.metadata.version(dist)
+            except importlib.metadata.PackageNotFoundError:
+                pass
+    return out
+
+
+def process_tags() -> dict[str, str]:
+    """Who owns the run: a run left RUNNING by a dead process is found by these."""
+    import psutil
+
+    me = psutil.Process()
+    return {
+        f"{TAG}.host": socket.gethostname(),
+        f"{TAG}.pid": str(me.pid),
+        f"{TAG}.pid_started": f"{me.create_time():.3f}",
+    }
+
+
+def owner_alive(tags: dict) -> bool:
+    """False when the run's owning process on this host is gone (or its pid was reused)."""
+    import psutil
+
+    if tags.get(f"{TAG}.host") != socket.gethostname() or f"{TAG}.pid" not in tags:
+        return True  # not ours to judge
+    try:
+        proc = psutil.Process(int(tags[f"{TAG}.pid"]))
+        return abs(proc.create_time() - float(tags.get(f"{TAG}.pid_started", 0))) < 1.0
+    except (psutil.NoSuchProcess, ValueError):
+        return False
+
+
+def cell_sha256(source: str) -> str:
+    return hashlib.sha256(source.encode()).hexdigest()
+
+
+def run_tags(user_ns: dict | None = None, cell: str | None = None) -> dict[str, str]:
+    """Every lineage tag of a run started now from this kernel."""
+    tags = dict(process_tags())
+    nb = notebook_path(user_ns)
+    where = Path(nb).parent if nb else Path.cwd()
+    if nb:
+        tags[f"{TAG}.notebook"] = nb
+        tags["mlflow.source.name"] = nb
+        tags["mlflow.source.type"] = "NOTEBOOK"
+    if cell is not None:
+        tags[f"{TAG}.cell_sha256"] = cell_sha256(cell)
+    git = git_info(where)
+    if git:
+        tags["mlflow.source.git.commit"] = git["commit"]
+        tags[f"{TAG}.git_commit"] = git["commit"]
+        tags[f"{TAG}.git_dirty"] = str(git["dirty"]).lower()
+        if "diff_sha256" in git:
+            tags[f"{TAG}.git_diff_sha256"] = git["diff_sha256"]
+    params = papermill_parameters(user_ns)
+    if params is not None:
+        tags[f"{TAG}.papermill"] = "true"
+        tags[f"{TAG}.papermill_parameters"] = json.dumps(params, default=str, sort_keys=True)[:5000]
+    if os.environ.get("MLOPS_PIPELINE_RUN_ID"):
+        tags[f"{TAG}.pipeline_run"] = os.environ["MLOPS_PIPELINE_RUN_ID"]
+    versions = package_versions()
+    if versions:
+        tags[f"{TAG}.packages"] = ",".join(f"{k}=={v}" for k, v in sorted(versions.items()))
+    tags[f"{TAG}.started"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    return tags

@@ -1,0 +1,257 @@
+"""The life cycle of a run: start, log, end — and never left RUNNING.
+
+``tracked`` wraps the execution of a cell: FINISHED when it returns, FAILED when it raises (exception
+type and message as tags), KILLED on KeyboardInterrupt; the error still reaches the caller.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterable
+
+from ..errors import BackendError, UserInputError
+from .context import owner_alive, run_tags
+from .results import Comparison, RunResult, RunsTable
+from .store import TAG, client, experiment_id, retry_locked
+
+SECRET = re.compile(
+    r"pass(word|wd|phrase)?|secret|token|api_?key|credential|private_?key|auth|session_?key", re.I
+)
+_state = {"last": {}, "swept": set()}  # per store: the last run this process ended; stores already swept
+
+
+def check_not_secret(name: str) -> None:
+    if SECRET.search(name.replace("-", "_")):
+        raise UserInputError(
+            f"{name!r} looks like a secret, so it is not logged; log a non-secret variable instead"
+        )
+
+
+def _first_use(c) -> None:
+    if c.tracking_uri not in _state["swept"]:
+        _state["swept"].add(c.tracking_uri)
+        sweep_dead_runs(c)
+
+
+def start_run(
+    name: str | None = None,
+    experiment: str | None = None,
+    *,
+    tags: dict | None = None,
+    user_ns: dict | None = None,
+    cell: str | None = None,
+    config=None,
+) -> str:
+    """Start a run (made the active MLflow run, so autolog and ``mlflow.log_*`` land in it)."""
+    import mlflow
+
+    c = client(config)
+    _first_use(c)
+    exp_id = experiment_id(experiment, config)
+    all_tags = {**run_tags(user_ns, cell), **(tags or {})}
+    active = mlflow.active_run()
+    try:
+        run = retry_locked(mlflow.start_run)(
+            run_name=name, experiment_id=exp_id, tags=all_tags, nested=active is not None
+        )
+    except Exception as exc:
+        raise BackendError("mlflow.start_run", exc) from exc
+    return run.info.run_id
+
+
+def end_run(
+    run_id: str, status: str = "FINISHED", error: BaseException | None = None, config=None
+) -> RunResult:
+    import mlflow
+
+    c = client(config)
+    if error is not None:
+        message = str(error).strip().splitlines()[0][:500] if str(error).strip() else ""
+        _quietly(c.set_tag, run_id, f"{TAG}.error_type", type(error).__name__)
+        _quietly(c.set_tag, run_id, f"{TAG}.error", message or type(error).__name__)
+    active = mlflow.active_run()
+    if active is not None and active.info.run_id == run_id:
+        retry_locked(mlflow.end_run)(status)
+    else:
+        retry_locked(c.set_terminated)(run_id, status)
+    _state["last"][c.tracking_uri] = run_id
+    return get_run(run_id, config)
+
+
+def _quietly(fn, *args):
+    try:
+        retry_locked(fn)(*args)
+    except Exception:  # recording the error must never hide the error itself
+        pass
+
+
+def log(
+    run_id: str,
+    params: dict | None = None,
+    metrics: dict | None = None,
+    tags: dict | None = None,
+    config=None,
+):
+    """Log params, metrics and tags in one batch (one transaction on SQLite)."""
+    from mlflow.entities import Metric, Param, RunTag
+
+    params, metrics, tags = params or {}, metrics or {}, tags or {}
+    for name in params:
+        check_not_secret(name)
+    now = int(time.time() * 1000)
+    bad = {k: v for k, v in metrics.items() if not _is_number(v)}
+    if bad:
+        k, v = next(iter(bad.items()))
+        raise UserInputError(f"metric {k!r} must be a number, got {type(v).__name__} {str(v)[:40]!r}")
+    batch = dict(
+        metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()],
+        params=[Param(k, str(v)[:6000]) for k, v in params.items()],
+        tags=[RunTag(k, str(v)) for k, v in tags.items()],
+    )
+    try:
+        retry_locked(client(config).log_batch)(run_id, **batch)
+    except Exception as exc:
+        raise BackendError("mlflow.log_batch", exc) from exc
+
+
+def _is_number(v) -> bool:
+    import numbers
+
+    return isinstance(v, numbers.Real) and not isinstance(v, bool)  # numpy scalars register as Real
+
+
+def values_from(user_ns: dict, names: Iterable[str], what: str) -> dict:
+    missing = [n for n in names if n not in user_ns]
+    if missing:
+        raise UserInputError(f"{what} {', '.join(missing)}: no such variable in the notebook; check the name")
+    return {n: user_ns[n] for n in names}
+
+
+def tracked(
+    execute: Callable[[], object],
+    *,
+    name: str | None = None,
+    experiment: str | None = None,
+    user_ns: dict,
+    cell: str = "",
+    params: list[str] = (),
+    metrics: list[str] = (),
+    model: str | None = None,
+    model_input: str | None = None,
+    autolog: bool = False,
+    tags: dict | None = None,
+    config=None,
+) -> tuple[RunResult, object]:
+    """Run ``execute`` inside a run and log what the cell left behind; return (result, cell value)."""
+    import mlflow
+
+    for n in params:
+        check_not_secret(n)
+    run_id = start_run(name, experiment, tags=tags, user_ns=user_ns, cell=cell, config=config)
+    status, error = "FAILED", None
+    try:
+        _quietly(mlflow.log_text, cell, "cell.py")
+        if autolog:
+            mlflow.autolog(log_models=False, silent=True, exclusive=False)
+        try:
+            value = execute()
+        finally:
+            if autolog:
+                mlflow.autolog(disable=True, silent=True)
+        model_uri = None
+        log(run_id, values_from(user_ns, params, "--params"), values_from(user_ns, metrics, "--metrics"),
+            config=config)  # fmt: skip
+        if model:
+            from .models import log_model, sample_input
+
+            obj = values_from(user_ns, [model], "--model")[model]
+            x = sample_input(user_ns, cell, model_input)
+            model_uri = log_model(obj, x, run_id=run_id, config=config)
+        status = "FINISHED"
+    except KeyboardInterrupt as exc:
+        status, error = "KILLED", exc
+        raise
+    except BaseException as exc:
+        error = exc
+        raise
+    finally:
+        result = end_run(run_id, status, error, config)
+    if model_uri:
+        result.model_uri = model_uri
+    return result, value
+
+
+def last_run(config=None) -> RunResult | None:
+    """The run this process ended most recently, if any."""
+    run_id = _state["last"].get(client(config).tracking_uri)
+    return get_run(run_id, config) if run_id else None
+
+
+def get_run(run_id: str, config=None) -> RunResult:
+    c = client(config)
+    try:
+        run = c.get_run(run_id)
+    except Exception as exc:
+        raise UserInputError(f"no run {run_id!r} in {c.tracking_uri.split('?')[0]}; see %track runs") from exc
+    exp = c.get_experiment(run.info.experiment_id)
+    return RunResult.from_run(run, exp.name if exp else run.info.experiment_id)
+
+
+def resolve_run(ref: str, config=None) -> RunResult:
+    """``last`` (the last run this process ended, else the newest run), a run id, or a run name."""
+    c = client(config)
+    if ref == "last":
+        if _state["last"].get(c.tracking_uri):
+            return get_run(_state["last"][c.tracking_uri], config)
+        runs = search_runs(last=1, config=config).runs
+        if not runs:
+            raise UserInputError("there is no run yet; run a cell with %%track first")
+        return runs[0]
+    if re.fullmatch(r"[0-9a-f]{32}", ref):
+        return get_run(ref, config)
+    exps = [e.experiment_id for e in c.search_experiments()]
+    found = c.search_runs(exps, filter_string=f"attributes.run_name = '{ref}'", order_by=["start_time DESC"],
+                          max_results=1)  # fmt: skip
+    if not found:
+        raise UserInputError(f"no run with id or name {ref!r}; see %track runs")
+    return get_run(found[0].info.run_id, config)
+
+
+def search_runs(experiment: str | None = None, last: int = 20, config=None) -> RunsTable:
+    c = client(config)
+    if experiment:
+        exp = c.get_experiment_by_name(experiment)
+        if exp is None:
+            raise UserInputError(f"no experiment {experiment!r}; see %track runs for the ones that exist")
+        exps = [exp.experiment_id]
+    else:
+        exps = [e.experiment_id for e in c.search_experiments()]
+    runs = c.search_runs(exps, order_by=["attributes.start_time DESC"], max_results=last)
+    names = {e: (c.get_experiment(e).name) for e in {r.info.experiment_id for r in runs}}
+    return RunsTable([RunResult.from_run(r, names[r.info.experiment_id]) for r in runs])
+
+
+def compare(a: str, b: str, config=None) -> Comparison:
+    return Comparison(resolve_run(a, config), resolve_run(b, config))
+
+
+def sweep_dead_runs(c=None) -> list[str]:
+    """Mark KILLED the RUNNING runs whose owning process on this host is gone (any store)."""
+    import socket
+
+    c = c or client()
+    host = socket.gethostname()
+    exps = [e.experiment_id for e in c.search_experiments()]
+    if not exps:
+        return []
+    running = c.search_runs(
+        exps,
+        filter_string=f"attributes.status = 'RUNNING' and tags.`{TAG}.host` = '{host}'",
+        max_results=1000,
+    )
+    dead = [r.info.run_id for r in running if not owner_alive(r.data.tags)]
+    for run_id in dead:
+        _quietly(c.set_tag, run_id, f"{TAG}.killed_reason", "owning kernel process died")
+        retry_locked(c.set_terminated)(run_id, "KILLED")
+    return dead

@@ -1,0 +1,147 @@
+"""Where runs go: the embedded SQLite store in the workspace, or the configured tracking server.
+
+SQLite under several writers fails with "database is locked" (MLflow #6490) unless the database is in
+WAL mode and every connection waits: the embedded store is created in WAL mode, its URI carries a
+busy timeout, and :func:`retry_locked` retries the rare write that still loses the race.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import os
+import sqlite3
+import time
+
+from ..config import get_config
+from ..workspace import Workspace, current
+
+TAG = "mlops_magics"  # the tag namespace of everything this package records (see lineage)
+BUSY_TIMEOUT_S = 60
+_initialised: set[str] = set()
+
+
+def tracking_uri(config=None) -> str:
+    """MLFLOW_TRACKING_URI, ``MLOps.tracking_uri``, or the workspace's SQLite store (created if missing)."""
+    config = config or get_config()
+    uri = config.resolved_tracking_uri()
+    if uri:
+        return uri
+    ws = current(config).ensure()
+    _init_embedded(ws)
+    return f"{ws.tracking_uri}?timeout={BUSY_TIMEOUT_S}"
+
+
+def is_embedded(uri: str) -> bool:
+    return uri.startswith("sqlite:")
+
+
+def _init_embedded(ws: Workspace) -> None:
+    """Create the SQLite store once, under the workspace lock: WAL mode, MLflow's schema, and the
+    Default experiment's artifacts inside the workspace (not ./mlruns beside the notebook)."""
+    key = str(ws.mlflow_db)
+    if key in _initialised:
+        return
+    if not _schema_ready(ws):
+        with ws.lock(timeout=300):
+            if not _schema_ready(ws):
+                with sqlite3.connect(ws.mlflow_db, timeout=BUSY_TIMEOUT_S) as con:
+                    con.execute("PRAGMA journal_mode=WAL")
+                from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+                with _quiet(
+                    "mlflow.store.db.utils", "alembic"
+                ):  # "Creating initial MLflow database tables..."
+                    SqlAlchemyStore(f"{ws.tracking_uri}?timeout={BUSY_TIMEOUT_S}", ws.artifacts_dir.as_uri())
+    _initialised.add(key)
+
+
+@contextlib.contextmanager
+def _quiet(*loggers: str):
+    saved = {name: logging.getLogger(name).level for name in loggers}
+    for name in loggers:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for name, level in saved.items():
+            logging.getLogger(name).setLevel(level)
+
+
+def _schema_ready(ws: Workspace) -> bool:
+    if not ws.mlflow_db.is_file():
+        return False
+    try:
+        with sqlite3.connect(f"file:{ws.mlflow_db}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S) as con:
+            return con.execute("SELECT count(*) FROM experiments WHERE experiment_id = 0").fetchone()[0] == 1
+    except sqlite3.OperationalError:
+        return False
+
+
+def client(config=None):
+    """An ``MlflowClient`` on the store in force; also points the fluent API (autolog) at it.
+
+    ``mlflow.set_tracking_uri`` also exports MLFLOW_TRACKING_URI (and the registry URI) to the
+    environment; left there, our own choice would read as the user's and outlive a change of
+    ``MLOps.home``. The environment is put back as it was: MLflow's module state still holds the URI.
+    """
+    import mlflow
+
+    uri = tracking_uri(config)
+    if mlflow.get_tracking_uri() != uri or mlflow.get_registry_uri() != uri:
+        saved = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
+        mlflow.set_tracking_uri(uri)
+        mlflow.set_registry_uri(uri)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return mlflow.MlflowClient(uri, registry_uri=uri)
+
+
+def experiment_id(name: str | None, config=None) -> str:
+    """The id of experiment ``name`` (created if missing, with artifacts in the workspace)."""
+    name = name or os.environ.get("MLFLOW_EXPERIMENT_NAME") or "Default"
+    c = client(config)
+    exp = c.get_experiment_by_name(name)
+    if exp is not None:
+        if exp.lifecycle_stage == "deleted":
+            c.restore_experiment(exp.experiment_id)
+        return exp.experiment_id
+    location = None
+    if is_embedded(c.tracking_uri):
+        location = (current(config).artifacts_dir / _safe(name)).as_uri()
+    try:
+        return c.create_experiment(name, artifact_location=location)
+    except Exception:  # another process created it first
+        exp = c.get_experiment_by_name(name)
+        if exp is None:
+            raise
+        return exp.experiment_id
+
+
+def _safe(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name) or "experiment"
+
+
+def retry_locked(fn=None, *, attempts: int = 8, first_wait: float = 0.05):
+    """Retry a store call that failed with SQLite's "database is locked" (backing off)."""
+    if fn is None:
+        return functools.partial(retry_locked, attempts=attempts, first_wait=first_wait)
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        wait = first_wait
+        for attempt in range(attempts):
+            try:
+                return fn(*args, **kwargs)
+            except Exception as exc:
+                if "database is locked" not in str(exc) or attempt == attempts - 1:
+                    raise
+                time.sleep(wait)
+                wait = min(wait * 2, 2.0)
+        return None  # unreachable
+
+    return wrapper
