@@ -21,7 +21,7 @@ $(STAMP): requirements.lock pyproject.toml
 venv: $(STAMP)
 
 demo: venv
-	$(PY) -m mlops_magics.demo
+	$(VENV)/bin/mlops-magics demo
 
 test: venv
 	$(PY) -m pytest $(PYTEST_ARGS)

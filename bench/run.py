@@ -17,7 +17,8 @@ sys.path.insert(0, str(HERE))
 
 def main(argv: list[str]) -> int:
     names = sorted(p.stem for p in HERE.glob("bench_*.py"))
-    wanted = [n for n in names if not argv or any(a in n for a in argv)]
+    exact = [n for n in names if n in argv or n.removeprefix("bench_") in argv]
+    wanted = exact or [n for n in names if not argv or any(a in n for a in argv)]
     if not wanted:
         print(f"no benchmark matches {argv}; have: {', '.join(names)}")
         return 2

@@ -43,5 +43,16 @@ def status():
     click.echo(workspace_status().card().to_text())
 
 
+@main.command()
+@click.option("--data-path", default="", help="A credit CSV; default: the German Credit data.")
+@click.option("--target", default="creditability", show_default=True, help="The label column.")
+@click.option("--positive-label", default="bad", show_default=True, help="The class that means bad risk.")
+def demo(data_path, target, positive_label):
+    """Run the credit-risk notebooks end to end on the embedded defaults and print a summary."""
+    from .demo import format_summary, run_demo
+
+    click.echo(format_summary(run_demo(data_path, target, positive_label)))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -64,9 +64,9 @@ def _feature_view_count(ws: Workspace):
         return 0
     if "feast" not in sys.modules:
         return NOT_LOADED
-    from . import features
+    from .features.views import list_views
 
-    return len(features.list_views(ws))
+    return len(list_views().views)
 
 
 def workspace_status(config=None) -> WorkspaceStatus:

@@ -9,6 +9,7 @@ its assignments are the run's papermill parameters (MLflow #2945, #19151 record 
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import importlib.metadata
 import json
@@ -63,47 +64,64 @@ def papermill_parameters(user_ns: dict | None) -> dict | None:
 
 
 def git_info(where: str | os.PathLike) -> dict:
-    """Commit, dirty flag and a hash of the uncommitted diff of the repository holding ``where``."""
+    """Commit, dirty flag and a hash of the uncommitted diff of the repository holding ``where``.
+
+    One ``git status --porcelain=v2 --branch`` gives both the commit and the changes.
+    """
 
     def git(*args):
         out = subprocess.run(["git", *args], cwd=where, capture_output=True, text=True, timeout=10)
         return out.stdout if out.returncode == 0 else None
 
     try:
-        commit = git("rev-parse", "HEAD")
+        status = git("status", "--porcelain=v2", "--branch", "--untracked-files=no")
     except (OSError, subprocess.TimeoutExpired):
         return {}
-    if not commit:
+    if not status:
         return {}
-    status = git("status", "--porcelain", "--untracked-files=no") or ""
-    info = {"commit": commit.strip(), "dirty": bool(status.strip())}
-    if info["dirty"]:
+    lines = status.splitlines()
+    commit = next((line.split()[2] for line in lines if line.startswith("# branch.oid ")), None)
+    if commit is None or commit == "(initial)":
+        return {}
+    dirty = any(not line.startswith("#") for line in lines)
+    info = {"commit": commit, "dirty": dirty}
+    if dirty:
         info["diff_sha256"] = hashlib.sha256((git("diff", "HEAD") or "").encode()).hexdigest()
     return info
+
+
+@functools.cache
+def _version(dist: str) -> str | None:
+    """Installed version of a distribution (cached: reading metadata costs milliseconds each time)."""
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 def package_versions() -> dict[str, str]:
     out = {}
     for entry in PACKAGES:
         dist, _, module = entry.partition(":")
-        if (module or dist) in sys.modules:
-            try:
-                out[dist] = importlib.metadata.version(dist)
-            except importlib.metadata.PackageNotFoundError:
-                pass
+        if (module or dist) in sys.modules and _version(dist):
+            out[dist] = _version(dist)
     return out
 
 
 def process_tags() -> dict[str, str]:
     """Who owns the run: a run left RUNNING by a dead process is found by these."""
+    return dict(_process_tags(os.getpid()))  # keyed by pid: a forked child is a different owner
+
+
+@functools.cache
+def _process_tags(pid: int) -> tuple[tuple[str, str], ...]:
     import psutil
 
-    me = psutil.Process()
-    return {
-        f"{TAG}.host": socket.gethostname(),
-        f"{TAG}.pid": str(me.pid),
-        f"{TAG}.pid_started": f"{me.create_time():.3f}",
-    }
+    return (
+        (f"{TAG}.host", socket.gethostname()),
+        (f"{TAG}.pid", str(pid)),
+        (f"{TAG}.pid_started", f"{psutil.Process(pid).create_time():.3f}"),
+    )
 
 
 def owner_alive(tags: dict) -> bool:
@@ -151,4 +169,7 @@ def run_tags(user_ns: dict | None = None, cell: str | None = None) -> dict[str, 
     if versions:
         tags[f"{TAG}.packages"] = ",".join(f"{k}=={v}" for k, v in sorted(versions.items()))
     tags[f"{TAG}.started"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    from ..session import take_pending_tags
+
+    tags.update(take_pending_tags())  # feature views read before the run started
     return tags

@@ -14,6 +14,7 @@ a model holding anything else is left to MLflow's inference.
 from __future__ import annotations
 
 import ast
+import functools
 
 from ..errors import BackendError, UserInputError
 from .results import ModelsTable, RegisteredVersion
@@ -80,22 +81,19 @@ def _pure_sklearn(model, depth: int = 0) -> bool:
     return True
 
 
-def _sklearn_requirements() -> list[str]:
-    import importlib.metadata
-
+@functools.cache
+def _sklearn_requirements() -> tuple[str, ...]:
     import mlflow.sklearn
 
+    from .context import _version
+
     reqs = mlflow.sklearn.get_default_pip_requirements(include_skops=True)
-    for dist in ("numpy", "pandas", "scipy"):
-        try:
-            reqs.append(f"{dist}=={importlib.metadata.version(dist)}")
-        except importlib.metadata.PackageNotFoundError:
-            pass
-    return reqs
+    reqs += [f"{dist}=={_version(dist)}" for dist in ("numpy", "pandas", "scipy") if _version(dist)]
+    return tuple(reqs)
 
 
-def log_model(model, input_example=None, *, run_id: str, config=None) -> str:
-    """Log ``model`` into run ``run_id`` (the active run); return its model URI."""
+def log_model(model, input_example=None) -> str:
+    """Log ``model`` into the active run; return its model URI (the caller tags the run with it)."""
     import mlflow
     from mlflow.models import infer_signature
 
@@ -118,7 +116,7 @@ def log_model(model, input_example=None, *, run_id: str, config=None) -> str:
             info = mlflow.sklearn.log_model(
                 model, name=ARTIFACT, signature=signature, input_example=input_example,
                 skops_trusted_types=_skops_types(model),
-                pip_requirements=_sklearn_requirements() if _pure_sklearn(model) else None,
+                pip_requirements=list(_sklearn_requirements()) if _pure_sklearn(model) else None,
             )  # fmt: skip
         else:
             info = mlflow.pyfunc.log_model(
@@ -129,7 +127,6 @@ def log_model(model, input_example=None, *, run_id: str, config=None) -> str:
             )
     except Exception as exc:
         raise BackendError("mlflow.log_model", exc) from exc
-    retry_locked(client(config).set_tag)(run_id, f"{TAG}.model_uri", info.model_uri)
     return info.model_uri
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from ..errors import BackendError, UserInputError
 from .context import owner_alive, run_tags
 from .results import Comparison, RunResult, RunsTable
-from .store import TAG, client, experiment_id, retry_locked
+from .store import TAG, client, experiment_id, experiment_name, retry_locked
 
 SECRET = re.compile(
     r"pass(word|wd|phrase)?|secret|token|api_?key|credential|private_?key|auth|session_?key", re.I
@@ -159,15 +159,16 @@ def tracked(
         finally:
             if autolog:
                 mlflow.autolog(disable=True, silent=True)
-        model_uri = None
-        log(run_id, values_from(user_ns, params, "--params"), values_from(user_ns, metrics, "--metrics"),
-            config=config)  # fmt: skip
+        model_uri, model_tags = None, {}
+        param_values = values_from(user_ns, params, "--params")
+        metric_values = values_from(user_ns, metrics, "--metrics")
         if model:
             from .models import log_model, sample_input
 
             obj = values_from(user_ns, [model], "--model")[model]
-            x = sample_input(user_ns, cell, model_input)
-            model_uri = log_model(obj, x, run_id=run_id, config=config)
+            model_uri = log_model(obj, sample_input(user_ns, cell, model_input))
+            model_tags = {f"{TAG}.model_uri": model_uri}
+        log(run_id, param_values, metric_values, model_tags, config=config)  # one write for all of them
         status = "FINISHED"
     except KeyboardInterrupt as exc:
         status, error = "KILLED", exc
@@ -194,8 +195,7 @@ def get_run(run_id: str, config=None) -> RunResult:
         run = c.get_run(run_id)
     except Exception as exc:
         raise UserInputError(f"no run {run_id!r} in {c.tracking_uri.split('?')[0]}; see %track runs") from exc
-    exp = c.get_experiment(run.info.experiment_id)
-    return RunResult.from_run(run, exp.name if exp else run.info.experiment_id)
+    return RunResult.from_run(run, experiment_name(run.info.experiment_id, config))
 
 
 def resolve_run(ref: str, config=None) -> RunResult:
@@ -228,8 +228,7 @@ def search_runs(experiment: str | None = None, last: int = 20, config=None) -> R
     else:
         exps = [e.experiment_id for e in c.search_experiments()]
     runs = c.search_runs(exps, order_by=["attributes.start_time DESC"], max_results=last)
-    names = {e: (c.get_experiment(e).name) for e in {r.info.experiment_id for r in runs}}
-    return RunsTable([RunResult.from_run(r, names[r.info.experiment_id]) for r in runs])
+    return RunsTable([RunResult.from_run(r, experiment_name(r.info.experiment_id, config)) for r in runs])
 
 
 def compare(a: str, b: str, config=None) -> Comparison:

@@ -13,6 +13,7 @@ import logging
 import os
 import sqlite3
 import time
+import warnings
 
 from ..config import get_config
 from ..workspace import Workspace, current
@@ -20,6 +21,7 @@ from ..workspace import Workspace, current
 TAG = "mlops_magics"  # the tag namespace of everything this package records (see lineage)
 BUSY_TIMEOUT_S = 60
 _initialised: set[str] = set()
+_experiments: dict[tuple[str, str], str] = {}  # (store, name) -> id; ids never change once made
 
 
 def tracking_uri(config=None) -> str:
@@ -88,6 +90,8 @@ def client(config=None):
     """
     import mlflow
 
+    # MLflow's own SQLAlchemy usage warns on every first query (noload); not the user's business.
+    warnings.filterwarnings("ignore", message=".*noload.*", module="mlflow")
     uri = tracking_uri(config)
     if mlflow.get_tracking_uri() != uri or mlflow.get_registry_uri() != uri:
         saved = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
@@ -105,21 +109,38 @@ def experiment_id(name: str | None, config=None) -> str:
     """The id of experiment ``name`` (created if missing, with artifacts in the workspace)."""
     name = name or os.environ.get("MLFLOW_EXPERIMENT_NAME") or "Default"
     c = client(config)
+    key = (c.tracking_uri, name)
+    if key in _experiments:
+        return _experiments[key]
     exp = c.get_experiment_by_name(name)
     if exp is not None:
         if exp.lifecycle_stage == "deleted":
             c.restore_experiment(exp.experiment_id)
+        _experiments[key] = exp.experiment_id
         return exp.experiment_id
     location = None
     if is_embedded(c.tracking_uri):
         location = (current(config).artifacts_dir / _safe(name)).as_uri()
     try:
-        return c.create_experiment(name, artifact_location=location)
+        _experiments[key] = c.create_experiment(name, artifact_location=location)
     except Exception:  # another process created it first
         exp = c.get_experiment_by_name(name)
         if exp is None:
             raise
-        return exp.experiment_id
+        _experiments[key] = exp.experiment_id
+    return _experiments[key]
+
+
+def experiment_name(experiment_id: str, config=None) -> str:
+    """The name of an experiment id (cached; experiment ids are never reused)."""
+    c = client(config)
+    for (uri, name), eid in _experiments.items():
+        if uri == c.tracking_uri and eid == experiment_id:
+            return name
+    exp = c.get_experiment(experiment_id)
+    name = exp.name if exp else experiment_id
+    _experiments[(c.tracking_uri, name)] = experiment_id
+    return name
 
 
 def _safe(name: str) -> str:

@@ -1,0 +1,112 @@
+"""Result objects of ``%feature``: the feature-view card, the plan, the list of views."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..display import Card, Result, Table
+from ..tracking.store import TAG
+
+
+@dataclass
+class Plan(Result):
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    fields_added: dict[str, list[str]] = field(default_factory=dict)
+    fields_removed: dict[str, list[str]] = field(default_factory=dict)
+    fields_changed: dict[str, list[str]] = field(default_factory=dict)
+    data_changed: dict[str, str] = field(default_factory=dict)
+    applied: bool = False
+
+    def lines(self) -> list[str]:
+        out = [f"+ {x}" for x in self.added] + [f"~ {x}" for x in self.changed]
+        for view, names in self.fields_added.items():
+            out.append(f"  + {view}: {', '.join(names)}")
+        for view, names in self.fields_removed.items():
+            out.append(f"  - {view}: {', '.join(names)}")
+        for view, names in self.fields_changed.items():
+            out.append(f"  ~ {view}: {', '.join(names)}")
+        for view, change in self.data_changed.items():
+            out.append(f"  ~ {view}: data {change}")
+        out += [f"= {x} (unchanged)" for x in self.unchanged]
+        return out or ["no changes"]
+
+    def card(self) -> Card:
+        status = "APPLIED" if self.applied else "PLAN"
+        return Card("Feast plan", notes=self.lines(), status=status, kind="feature-plan")
+
+
+@dataclass
+class FeatureViewResult(Result):
+    name: str
+    entity: str
+    timestamp: str
+    schema: dict[str, str]
+    rows: int | None
+    entities: int | None
+    time_min: str | None
+    time_max: str | None
+    fingerprint: str | None
+    version: int | None
+    ttl: str
+    sample: object = None  # a few rows (DataFrame) when registered from a frame
+    plan: Plan | None = None
+    applied: bool = True
+
+    @classmethod
+    def from_view(cls, view, sample=None, plan=None, applied=True) -> FeatureViewResult:
+        tags = view.tags or {}
+        source = view.batch_source
+        return cls(
+            name=view.name,
+            entity=", ".join(view.entities),
+            timestamp=getattr(source, "timestamp_field", "") or "",
+            schema={f.name: str(f.dtype) for f in view.features},
+            rows=int(tags[f"{TAG}.rows"]) if f"{TAG}.rows" in tags else None,
+            entities=int(tags[f"{TAG}.entities"]) if f"{TAG}.entities" in tags else None,
+            time_min=tags.get(f"{TAG}.time_min"),
+            time_max=tags.get(f"{TAG}.time_max"),
+            fingerprint=tags.get(f"{TAG}.fingerprint"),
+            version=int(tags[f"{TAG}.version"]) if f"{TAG}.version" in tags else None,
+            ttl=str(view.ttl) if view.ttl else "no limit",
+            sample=sample,
+            plan=plan,
+            applied=applied,
+        )
+
+    @classmethod
+    def from_frame(cls, name, entity, timestamp, view, data, plan, applied) -> FeatureViewResult:
+        return cls.from_view(view, sample=data.head(5), plan=plan, applied=applied)
+
+    def card(self) -> Card:
+        facts = [("entity", self.entity), ("timestamp", self.timestamp), ("rows", self.rows),
+                 ("entities", self.entities), ("time range", f"{self.time_min} .. {self.time_max}"),
+                 ("version", self.version), ("fingerprint", self.fingerprint), ("ttl", self.ttl)]  # fmt: skip
+        tables = [Table(["feature", "type"], [[k, v] for k, v in self.schema.items()], title="schema")]
+        if self.sample is not None:
+            s = self.sample
+            tables.append(
+                Table([str(c) for c in s.columns], s.astype(object).values.tolist(), title="sample rows")
+            )
+        notes = self.plan.lines() if self.plan is not None else []
+        status = "APPLIED" if self.applied else "PLAN"
+        return Card(
+            f"Feature view {self.name}", facts, status=status, tables=tables, notes=notes, kind="feature-view"
+        )
+
+
+@dataclass
+class ViewsTable(Result):
+    views: list[FeatureViewResult]
+
+    def card(self) -> Card:
+        rows = [
+            [v.name, v.entity, len(v.schema), v.rows, v.version, v.fingerprint, v.time_max]
+            for v in self.views
+        ]
+        table = Table(["view", "entity", "features", "rows", "version", "fingerprint", "latest event"], rows)
+        return Card(f"Feature views ({len(self.views)})", tables=[table], kind="feature-views")
+
+    def __len__(self) -> int:
+        return len(self.views)

@@ -1,0 +1,273 @@
+"""Feature views: plan, apply, materialize, delete — never a half-written store.
+
+Every apply first computes what will change (views and fields added, changed, removed; data changed)
+and shows it; ``plan_only`` stops there. Nothing is deleted unless asked (:func:`delete`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from ..errors import BackendError, UserInputError
+from ..tracking.store import TAG
+from ..workspace import current
+from . import frames
+from .repo import registry_lock, store
+from .results import FeatureViewResult, Plan, ViewsTable
+
+FEAST_KINDS = ("Entity", "FeatureView", "BatchFeatureView", "OnDemandFeatureView", "StreamFeatureView",
+               "FeatureService", "DataSource")  # fmt: skip
+
+
+def _existing(fs, kind: str, name: str):
+    getters = {
+        "Entity": fs.get_entity, "FeatureService": fs.get_feature_service,
+        "OnDemandFeatureView": fs.get_on_demand_feature_view, "DataSource": fs.get_data_source,
+    }  # fmt: skip
+    getter = getters.get(kind, fs.get_feature_view)
+    try:
+        return getter(name)
+    except Exception:
+        return None
+
+
+def kind_of(obj) -> str | None:
+    from feast import Entity, FeatureService, FeatureView, OnDemandFeatureView
+    from feast.data_source import DataSource
+
+    for cls, kind in ((OnDemandFeatureView, "OnDemandFeatureView"), (FeatureView, "FeatureView"),
+                      (Entity, "Entity"), (FeatureService, "FeatureService"), (DataSource, "DataSource")):  # fmt: skip
+        if isinstance(obj, cls):
+            return kind
+    return None
+
+
+def _fields(view) -> dict[str, str]:
+    return {f.name: str(f.dtype) for f in getattr(view, "features", [])}
+
+
+def plan(fs, objects: list) -> Plan:
+    """What applying ``objects`` would change in the registry (compared with what is there now)."""
+    p = Plan()
+    for obj in objects:
+        kind = kind_of(obj)
+        old = _existing(fs, kind, obj.name)
+        label = f"{kind} {obj.name}"
+        if old is None:
+            p.added.append(label)
+            if kind in ("FeatureView", "OnDemandFeatureView"):
+                p.fields_added[obj.name] = sorted(_fields(obj))
+            continue
+        if kind in ("FeatureView", "OnDemandFeatureView"):
+            new_f, old_f = _fields(obj), _fields(old)
+            added = sorted(set(new_f) - set(old_f))
+            removed = sorted(set(old_f) - set(new_f))
+            retyped = sorted(
+                f"{k}: {old_f[k]} -> {new_f[k]}" for k in set(new_f) & set(old_f) if new_f[k] != old_f[k]
+            )
+            old_fp, new_fp = old.tags.get(f"{TAG}.fingerprint"), obj.tags.get(f"{TAG}.fingerprint")
+            data_changed = new_fp is not None and old_fp != new_fp
+            if added:
+                p.fields_added[obj.name] = added
+            if removed:
+                p.fields_removed[obj.name] = removed
+            if retyped:
+                p.fields_changed[obj.name] = retyped
+            if data_changed:
+                p.data_changed[obj.name] = f"{old_fp} -> {new_fp}"
+            other = _spec_differs(old, obj, ignore_tags=True) and not (
+                added or removed or retyped or data_changed
+            )
+            (p.changed if (added or removed or retyped or data_changed or other) else p.unchanged).append(
+                label
+            )
+        else:
+            (p.changed if _spec_differs(old, obj) else p.unchanged).append(label)
+    return p
+
+
+def _spec(obj, ignore_tags: bool):
+    """The object's definition, without what Feast stamps on each build (meta timestamps)."""
+    proto = obj.to_proto()
+    spec = proto.spec if hasattr(proto, "spec") else proto  # a DataSource proto is its own spec
+    fields = spec.DESCRIPTOR.fields_by_name
+    parts = [spec] + [
+        getattr(spec, f) for f in ("batch_source", "stream_source") if f in fields and spec.HasField(f)
+    ]
+    for part in parts:
+        if "meta" in part.DESCRIPTOR.fields_by_name:
+            part.ClearField("meta")
+    if ignore_tags and "tags" in spec.DESCRIPTOR.fields_by_name:
+        spec.ClearField("tags")
+    return spec.SerializeToString(deterministic=True)
+
+
+def _definition(obj, ignore_tags: bool):
+    """What a user defines, for comparison. Views and services are compared on their declared parts:
+    a freshly built object lacks what Feast infers at apply (entity columns, projections)."""
+    tags = () if ignore_tags else tuple(sorted((obj.tags or {}).items()))
+    kind = kind_of(obj)
+    if kind in ("FeatureView", "OnDemandFeatureView"):
+        source = getattr(obj, "batch_source", None)
+        return (
+            tuple(sorted(_fields(obj).items())), tuple(sorted(getattr(obj, "entities", []) or [])),
+            str(getattr(obj, "ttl", "")), getattr(obj, "online", None), obj.description, tags,
+            (getattr(source, "name", None), getattr(source, "path", None), getattr(source, "timestamp_field", None)),
+        )  # fmt: skip
+    if kind == "FeatureService":
+        projections = tuple(
+            sorted((p.name, tuple(sorted(f.name for f in p.features))) for p in obj.feature_view_projections)
+        )
+        return projections, obj.description, tags
+    return _spec(obj, ignore_tags)
+
+
+def _spec_differs(old, new, ignore_tags: bool = False) -> bool:
+    return _definition(old, ignore_tags) != _definition(new, ignore_tags)
+
+
+def _apply(fs, objects: list, new_files=()) -> None:
+    from .retrieval import forget_checked_refs
+
+    forget_checked_refs()
+    try:
+        fs.apply(objects)
+    except Exception as exc:
+        for f in new_files:  # nothing half-written: the data of a view that was not applied goes too
+            f.unlink(missing_ok=True)
+        raise BackendError("feast.FeatureStore.apply", exc) from exc
+
+
+def register_frame(df, name: str, entity: str, timestamp: str, ttl: timedelta | None = None,
+                   description: str = "", plan_only: bool = False, materialize: bool = True,
+                   config=None) -> FeatureViewResult:  # fmt: skip
+    """A DataFrame as a feature view: validated, stored as parquet, applied, materialized."""
+    from feast import Entity, FeatureView, Field, FileSource
+
+    frames.check_name(name)
+    schema = frames.validate(df, entity, timestamp)
+    data = frames.normalise(df, timestamp)
+    fp = frames.fingerprint(data)
+    ws = current(config).ensure()
+    fs = store(config)
+    path = ws.feast_data_dir / name / f"{fp}.parquet"
+    entity_type = frames.feast_type(data[entity])
+    ent = Entity(name=entity, join_keys=[entity], value_type=entity_type.to_value_type(),
+                 description=f"{entity} (from {name})")  # fmt: skip
+    ts_min, ts_max = data[timestamp].min(), data[timestamp].max()
+    with registry_lock(ws):
+        fs.refresh_registry()
+        old = _existing(fs, "FeatureView", name)
+        tags = {f"{TAG}.fingerprint": fp, f"{TAG}.rows": str(len(data)),
+                f"{TAG}.entities": str(data[entity].nunique()), f"{TAG}.time_min": ts_min.isoformat(),
+                f"{TAG}.time_max": ts_max.isoformat(), f"{TAG}.registered": datetime.now(timezone.utc).isoformat()}  # fmt: skip
+        view = FeatureView(
+            name=name, entities=[ent], ttl=ttl or timedelta(0), online=True, description=description,
+            schema=[Field(name=entity, dtype=entity_type), *[Field(name=c, dtype=t) for c, t in schema.items()]],
+            source=FileSource(name=f"{name}__source", path=str(path), timestamp_field=timestamp),
+            tags=tags,
+        )  # fmt: skip
+        the_plan = plan(fs, [ent, view])
+        prev_version = int(old.tags.get(f"{TAG}.version", "0")) if old is not None else 0
+        changed = old is None or name in the_plan.data_changed or name in the_plan.fields_changed or \
+            name in the_plan.fields_added or name in the_plan.fields_removed  # fmt: skip
+        view.tags[f"{TAG}.version"] = str(prev_version + 1 if changed else max(prev_version, 1))
+        if plan_only:
+            return FeatureViewResult.from_frame(name, entity, timestamp, view, data, the_plan, applied=False)
+        new_files = []
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".parquet.tmp")
+            data.to_parquet(tmp, index=False)
+            tmp.replace(path)
+            new_files.append(path)
+        _apply(fs, [ent, view], new_files)
+    if materialize:
+        _materialize(
+            fs,
+            [name],
+            ts_min.to_pydatetime() - timedelta(seconds=1),
+            ts_max.to_pydatetime() + timedelta(seconds=1),
+        )
+    return FeatureViewResult.from_frame(name, entity, timestamp, view, data, the_plan, applied=True)
+
+
+def _materialize(fs, views: list[str], start: datetime, end: datetime) -> None:
+    try:
+        fs.materialize(start_date=start, end_date=end, feature_views=views)
+    except Exception as exc:
+        raise BackendError("feast.FeatureStore.materialize", exc) from exc
+
+
+def apply_objects(objects: list, plan_only: bool = False, config=None) -> Plan:
+    """Apply Feast objects a cell defined (Mode 2); nothing is deleted."""
+    if not objects:
+        raise UserInputError("the cell defined no Feast objects (Entity, FeatureView, FeatureService, ...)")
+    for obj in objects:
+        frames.check_name(obj.name, f"{kind_of(obj)} name")
+    ws = current(config).ensure()
+    fs = store(config)
+    with registry_lock(ws):
+        fs.refresh_registry()
+        the_plan = plan(fs, objects)
+        if not plan_only:
+            _apply(fs, objects)
+    the_plan.applied = not plan_only
+    return the_plan
+
+
+def materialize(since: datetime | None = None, views: list[str] | None = None, config=None) -> list[str]:
+    fs = store(config)
+    fs.refresh_registry()
+    names = views or [v.name for v in fs.list_feature_views() if v.online]
+    for n in names:
+        get_view(n, config)
+    now = datetime.now(timezone.utc)
+    if since is not None:
+        _materialize(fs, names, since, now)
+    else:
+        try:
+            fs.materialize_incremental(end_date=now, feature_views=names)
+        except Exception as exc:
+            raise BackendError("feast.FeatureStore.materialize_incremental", exc) from exc
+    return names
+
+
+def get_view(name: str, config=None):
+    fs = store(config)
+    view = _existing(fs, "FeatureView", name)
+    if view is None:
+        fs.refresh_registry()
+        view = _existing(fs, "FeatureView", name)
+    if view is None:
+        known = ", ".join(sorted(v.name for v in fs.list_feature_views())) or "none yet"
+        raise UserInputError(f"no feature view {name!r}; the workspace has: {known}")
+    return view
+
+
+def show(name: str, config=None) -> FeatureViewResult:
+    return FeatureViewResult.from_view(get_view(name, config))
+
+
+def list_views(config=None) -> ViewsTable:
+    fs = store(config)
+    fs.refresh_registry()
+    return ViewsTable(
+        [FeatureViewResult.from_view(v) for v in sorted(fs.list_feature_views(), key=lambda v: v.name)]
+    )
+
+
+def delete(name: str, config=None) -> str:
+    """Delete a feature view (its registry entry and online rows), explicitly."""
+    ws = current(config).ensure()
+    fs = store(config)
+    with registry_lock(ws):
+        view = get_view(name, config)
+        from .retrieval import forget_checked_refs
+
+        forget_checked_refs()
+        try:
+            fs.apply([], objects_to_delete=[view], partial=False)
+        except Exception as exc:
+            raise BackendError("feast.FeatureStore.apply(objects_to_delete)", exc) from exc
+    return name

@@ -1,0 +1,279 @@
+"""%%feature and %feature on a real Feast repo in a temporary workspace."""
+
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from IPython.core.error import UsageError
+
+N = 40
+
+
+def frame(n=N, shift=0.0):
+    ts = pd.Timestamp("2024-01-01") + pd.to_timedelta(np.arange(n), unit="D")
+    return pd.DataFrame({
+        "applicant_id": np.arange(n),
+        "event_timestamp": ts,
+        "age": np.arange(n) + 20,
+        "credit_amount": np.linspace(100, 5000, n) + shift,
+        "purpose": pd.Categorical(np.where(np.arange(n) % 2, "car", "tv")),
+    })  # fmt: skip
+
+
+@pytest.fixture
+def fip(ip):
+    ip.user_ns["applicants"] = frame()
+    # applicant 7 changes over time: two rows, a month apart
+    later = frame().iloc[[7]].assign(event_timestamp=pd.Timestamp("2024-03-15"), credit_amount=99999.0)
+    ip.user_ns["history"] = pd.concat([frame(), later], ignore_index=True)
+    return ip
+
+
+def register(ip, source="applicants", extra=""):
+    ip.run_cell_magic(
+        "feature",
+        f"applicant_profile --entity applicant_id --timestamp event_timestamp {extra} -o fv",
+        source,
+    )
+    return ip.user_ns["fv"]
+
+
+def test_register_frame_shows_card_and_serves_online(fip):
+    fv = register(fip)
+    assert fv.applied and fv.rows == N and fv.entities == N and fv.version == 1
+    assert fv.schema == {"age": "Int64", "credit_amount": "Float64", "purpose": "String"}
+    assert (
+        "applicant_profile" in fv.card().to_text()
+        and "+ FeatureView applicant_profile" in fv.card().to_text()
+    )
+    assert "mlops-feature-view" in fv._repr_mimebundle_()["text/html"]
+    online = fip.run_line_magic("feature", "online applicant_profile:age,purpose --entity applicant_id=3,8")
+    src = fip.user_ns["applicants"].set_index("applicant_id")
+    assert online["age"].tolist() == src.loc[[3, 8], "age"].tolist()
+    assert online["purpose"].tolist() == [str(v) for v in src.loc[[3, 8], "purpose"]]
+
+
+def test_historical_retrieval_is_point_in_time(fip):
+    register(fip, "history")
+    fip.user_ns["ents"] = pd.DataFrame({
+        "applicant_id": [7, 7, 12],
+        "event_timestamp": pd.to_datetime(["2024-02-01", "2024-04-01", "2024-02-01"], utc=True),
+    })  # fmt: skip
+    fip.run_line_magic("feature", "get applicant_profile:credit_amount,age --entities ents -o train")
+    train = fip.user_ns["train"].sort_values(["applicant_id", "event_timestamp"]).reset_index(drop=True)
+    src = fip.user_ns["applicants"].set_index("applicant_id")
+    assert train["credit_amount"].tolist() == pytest.approx([src.loc[7, "credit_amount"], 99999.0,
+                                                             src.loc[12, "credit_amount"]])  # fmt: skip
+    assert train["age"].tolist() == [27, 27, 32]
+    # online holds the latest value of applicant 7
+    online = fip.run_line_magic("feature", "online applicant_profile:credit_amount --entity applicant_id=7")
+    assert online["credit_amount"].tolist() == [99999.0]
+
+
+def test_plan_writes_nothing_and_changes_make_a_new_version(fip, tmp_path):
+    register(fip)
+    data_dir = tmp_path / ".mlops" / "feast" / "data" / "applicant_profile"
+    files = sorted(data_dir.iterdir())
+    fip.user_ns["changed"] = frame(shift=1.0).assign(income=1.0)
+    plan = register(fip, "changed", "--plan")
+    assert not plan.applied and plan.version == 2
+    assert plan.plan.fields_added == {"applicant_profile": ["income"]}
+    assert "applicant_profile" in plan.plan.data_changed
+    assert sorted(data_dir.iterdir()) == files, "--plan wrote data"
+    assert fip.run_line_magic("feature", "show applicant_profile").version == 1
+    applied = register(fip, "changed")
+    assert applied.version == 2 and len(list(data_dir.iterdir())) == 2
+    assert applied.fingerprint != plan.plan.data_changed["applicant_profile"].split(" -> ")[0]
+    same = register(fip, "changed")
+    assert same.version == 2 and same.plan.unchanged == [
+        "Entity applicant_id",
+        "FeatureView applicant_profile",
+    ]
+
+
+DEFINITIONS = """
+from datetime import timedelta
+from feast import Entity, FeatureService, FeatureView, Field, FileSource
+from feast.types import Float64, Int64
+applicant = Entity(name="applicant_id", join_keys=["applicant_id"])
+source = FileSource(name="amounts_src", path=PATH, timestamp_field="event_timestamp")
+amounts = FeatureView(name="amounts", entities=[applicant], ttl=timedelta(days=365),
+                      schema=[Field(name="credit_amount", dtype=Float64), Field(name="age", dtype=Int64)],
+                      source=source)
+scoring = FeatureService(name="scoring", features=[amounts])
+"""
+
+
+def test_definitions_mode_plans_then_applies(fip, tmp_path):
+    path = tmp_path / "amounts.parquet"
+    fip.user_ns["applicants"].drop(columns=["purpose"]).assign(
+        event_timestamp=lambda d: d.event_timestamp.dt.tz_localize("UTC")
+    ).to_parquet(path)
+    fip.user_ns["PATH"] = str(path)
+    plan = fip.run_cell_magic("feature", "--apply --plan -o p", DEFINITIONS) or fip.user_ns["p"]
+    assert not plan.applied
+    assert set(plan.added) == {"Entity applicant_id", "FeatureView amounts", "FeatureService scoring",
+                               "DataSource amounts_src"}  # fmt: skip
+    assert len(fip.run_line_magic("feature", "list")) == 0
+    fip.run_cell_magic("feature", "--apply -o p", DEFINITIONS)
+    assert fip.user_ns["p"].applied
+    assert [v.name for v in fip.run_line_magic("feature", "list").views] == ["amounts"]
+    fip.run_line_magic("feature", "materialize --since 2023-12-01")
+    online = fip.run_line_magic("feature", "online amounts:credit_amount --entity applicant_id=5")
+    assert online["credit_amount"].tolist() == pytest.approx([fip.user_ns["applicants"].credit_amount[5]])
+    again = fip.run_cell_magic("feature", "--apply -o p", DEFINITIONS) or fip.user_ns["p"]
+    assert not again.added and not again.changed
+
+
+def test_delete_is_explicit(fip):
+    register(fip)
+    fip.user_ns["other"] = frame().rename(columns={"age": "years"})
+    fip.run_cell_magic("feature", "other_view --entity applicant_id --timestamp event_timestamp", "other")
+    fip.run_line_magic("feature", "delete applicant_profile")
+    assert [v.name for v in fip.run_line_magic("feature", "list").views] == ["other_view"]
+    with pytest.raises(UsageError, match="no feature view 'applicant_profile'"):
+        fip.run_line_magic("feature", "online applicant_profile:age --entity applicant_id=1")
+
+
+def _bad_frames():
+    f = frame()
+    mixed = f.assign(purpose=["a", 1] * (N // 2))
+    return [
+        (f.drop(columns=["applicant_id"]), "--entity column 'applicant_id' is not in the DataFrame"),
+        (f.drop(columns=["event_timestamp"]), "--timestamp column 'event_timestamp' is not in"),
+        (pd.concat([f, f.iloc[:3]]), "3 duplicate (applicant_id, event_timestamp) rows"),
+        (mixed, "column 'purpose' has an unsupported dtype (object holding int, str)"),
+        (f.iloc[:0], "the DataFrame is empty"),
+        (f.assign(event_timestamp="2024-01-01"), "must hold datetimes"),
+        (f.assign(notes=[None] * N), "column 'notes' is empty (all missing)"),
+        ("not a frame", "must end with a pandas DataFrame"),
+    ]
+
+
+@pytest.mark.parametrize("value, message", _bad_frames())
+def test_bad_frames_are_one_line_and_write_nothing(fip, tmp_path, value, message):
+    fip.user_ns["bad"] = value
+    with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(")", r"\)")) as info:
+        register(fip, "bad")
+    assert type(info.value) is UsageError and "\n" not in str(info.value)
+    data = tmp_path / ".mlops" / "feast" / "data"
+    assert not data.exists() or not any(data.iterdir())
+    assert len(fip.run_line_magic("feature", "list")) == 0
+
+
+@pytest.mark.parametrize(
+    "line, cell, message",
+    [
+        (
+            "2bad --entity applicant_id --timestamp event_timestamp",
+            "applicants",
+            "'2bad' is not a valid identifier",
+        ),
+        (
+            "class --entity applicant_id --timestamp event_timestamp",
+            "applicants",
+            "'class' is not a valid identifier",
+        ),
+        ("v --entity applicant_id", "applicants", "needs --entity COLUMN and --timestamp COLUMN"),
+        (
+            "v --entity applicant_id --timestamp event_timestamp --ttl 3 days",
+            "applicants",
+            "unrecognized arguments",
+        ),
+        ("v --entity applicant_id --timestamp event_timestamp --ttl 3x", "applicants", "--ttl '3x'"),
+        ("--apply", "x = 1", "the cell defined no Feast objects"),
+    ],
+)
+def test_bad_cell_lines(fip, line, cell, message):
+    with pytest.raises(UsageError, match=message):
+        fip.run_cell_magic("feature", line, cell)
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("get nope:age --entities ents", "no feature view 'nope'"),
+        (
+            "get applicant_profile:salary --entities ents",
+            "has no field 'salary'; it has: age, credit_amount, purpose",
+        ),
+        ("get applicant_profile:age --entities missing_df", "--entities missing_df: no such variable"),
+        ("online applicant_profile:nope --entity applicant_id=1", "has no field 'nope'"),
+        ("online applicant_profile:age --entity 17", "type --entity applicant_id=17"),
+        ("show nope", "no feature view 'nope'"),
+        ("delete nope", "no feature view 'nope'"),
+        ("materialize --since yesterday", "--since 'yesterday'"),
+        ("frobnicate", "no subcommand"),
+    ],
+)
+def test_bad_lines(fip, line, message):
+    register(fip)
+    fip.user_ns["ents"] = pd.DataFrame(
+        {"applicant_id": [1], "event_timestamp": [pd.Timestamp("2024-06-01", tz="UTC")]}
+    )
+    with pytest.raises(UsageError, match=message) as info:
+        fip.run_line_magic("feature", line)
+    assert type(info.value) is UsageError and "\n" not in str(info.value)
+
+
+def test_training_set_lineage_reaches_the_run(fip):
+    import json
+
+    fv = register(fip)
+    fip.user_ns["ents"] = pd.DataFrame(
+        {"applicant_id": [1, 2], "event_timestamp": [pd.Timestamp("2024-06-01", tz="UTC")] * 2}
+    )
+    # retrieved before the run: attached to the next run started in this kernel
+    fip.run_line_magic("feature", "get applicant_profile:age --entities ents -o train")
+    fip.run_cell_magic("track", "uses-features -o run", "n = len(train)")
+    used = json.loads(fip.user_ns["run"].tags["mlops_magics.features"])
+    assert used == [
+        {"view": "applicant_profile", "version": "1", "fingerprint": fv.fingerprint, "features": ["age"]}
+    ]
+    # retrieved inside an open run: tagged on it at once
+    fip.run_line_magic("track", "start inside")
+    fip.run_line_magic("feature", "get applicant_profile:credit_amount --entities ents -o train")
+    run = fip.run_line_magic("track", "end")
+    assert json.loads(run.tags["mlops_magics.features"])[0]["features"] == ["credit_amount"]
+    # and a run after that carries nothing stale
+    fip.run_cell_magic("track", "plain -o run2", "m = 1")
+    assert "mlops_magics.features" not in fip.user_ns["run2"].tags
+
+
+APPLIER = textwrap.dedent(
+    """
+    import sys, time
+    import numpy as np, pandas as pd
+    from mlops_magics import features
+    name, start_at = sys.argv[1], float(sys.argv[2])
+    df = pd.DataFrame({"applicant_id": np.arange(20), "event_timestamp": pd.Timestamp("2024-01-01")
+                       + pd.to_timedelta(np.arange(20), unit="D"), name + "_value": np.arange(20.0)})
+    time.sleep(max(0, start_at - time.time()))
+    features.register_frame(df, name, "applicant_id", "event_timestamp")
+    """
+)
+
+
+def test_concurrent_apply_keeps_both_views(tmp_path):
+    start_at = time.time() + 12  # both interpreters import feast first, then apply together
+    procs = [subprocess.Popen([sys.executable, "-c", APPLIER, name, str(start_at)], cwd=tmp_path,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for name in ("view_a", "view_b")]  # fmt: skip
+    for p in procs:
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err[-2000:]
+    from mlops_magics import features
+
+    assert [v.name for v in features.list_views().views] == ["view_a", "view_b"]
+    for name in ("view_a", "view_b"):
+        got = features.online([f"{name}:{name}_value"], [{"applicant_id": 19}])
+        assert got[f"{name}_value"] == [19.0]
+
+
+def test_mlops_card_counts_feature_views_once_feast_is_loaded(fip):
+    register(fip)
+    assert fip.run_line_magic("mlops", "").counts["feature views"] == 1
