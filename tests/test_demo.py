@@ -7,9 +7,10 @@ import numpy as np
 import pandas as pd
 from click.testing import CliRunner
 
-from conftest import ROOT
 from mlops_magics.cli import main
 from mlops_magics.demo import NOTEBOOKS, run_demo
+
+from conftest import ROOT
 
 
 def _errors(path):
