@@ -51,7 +51,7 @@ def test_unload_removes_magics_and_settings(ip_empty):
     ip_empty.run_line_magic("unload_ext", "mlops_magics")
 
 
-@pytest.mark.parametrize("name", ["deploy", "drift"])
+@pytest.mark.parametrize("name", ["drift"])
 def test_reserved_magics_say_not_available(ip, name):
     with pytest.raises(UsageError, match="not available yet"):
         ip.run_line_magic(name, "")

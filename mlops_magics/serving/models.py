@@ -1,0 +1,46 @@
+"""Which model a deployment serves: an MLflow model URI resolved to its run and version (lineage)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..errors import UserInputError
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    uri: str
+    run_id: str | None = None
+    name: str | None = None
+    version: str | None = None
+
+
+def resolve_model(uri: str, config=None) -> ModelRef:
+    """``models:/NAME@ALIAS``, ``models:/NAME/VERSION``, ``runs:/RUN/PATH`` or ``models:/m-ID``."""
+    from ..tracking.store import client
+
+    c = client(config)
+    m = re.fullmatch(r"models:/([^/@]+)@([\w-]+)", uri)
+    try:
+        if m:
+            v = c.get_model_version_by_alias(m.group(1), m.group(2))
+            return ModelRef(uri, v.run_id, v.name, v.version)
+        m = re.fullmatch(r"models:/([^/@]+)/(\d+)", uri)
+        if m:
+            v = c.get_model_version(m.group(1), m.group(2))
+            return ModelRef(uri, v.run_id, v.name, v.version)
+        m = re.fullmatch(r"runs:/([0-9a-f]{32})/.+", uri)
+        if m:
+            c.get_run(m.group(1))
+            return ModelRef(uri, m.group(1))
+        m = re.fullmatch(r"models:/(m-[0-9a-f]+)", uri)
+        if m:
+            return ModelRef(uri, c.get_logged_model(m.group(1)).source_run_id)
+    except Exception as exc:
+        raise UserInputError(
+            f"model {uri!r} not found in {c.tracking_uri.split('?')[0]}; see %track models"
+        ) from exc
+    raise UserInputError(
+        f"{uri!r} is not a model URI; type models:/NAME@ALIAS, models:/NAME/VERSION or runs:/RUN_ID/model"
+    )
