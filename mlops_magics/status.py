@@ -30,6 +30,17 @@ class WorkspaceStatus(Result):
         return Card("mlops_magics workspace", facts, kind="workspace")
 
 
+def redact(uri: str) -> str:
+    """A URI fit to show: any password replaced by ***."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(uri)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return uri
+
+
 def _sqlite_count(db, sql: str):
     if not db.is_file():
         return 0
@@ -75,9 +86,9 @@ def workspace_status(config=None) -> WorkspaceStatus:
     config = config or get_config()
     ws = current(config)
     tracking = config.resolved_tracking_uri()
-    online = config.online_store or "SQLite (embedded)"
+    online = redact(config.online_store) or "SQLite (embedded)"
     backends = {
-        "tracking": tracking or f"MLflow on SQLite (embedded): {ws.mlflow_db}",
+        "tracking": redact(tracking) or f"MLflow on SQLite (embedded): {ws.mlflow_db}",
         "features": f"Feast repo {ws.feast_dir}, online store: {online}",
         "serving": f"MLServer, local processes on {config.serving_host}",
         "monitoring": f"Evidently workspace {ws.monitoring_dir}",

@@ -67,3 +67,11 @@ def test_help_comes_from_the_argument_spec(ip):
     doc = ip.find_line_magic("mlops").__doc__
     assert "%mlops [-o NAME] [command]" in doc
     assert "init [PATH]" in doc
+
+
+def test_status_never_shows_a_password(ip, monkeypatch):
+    ip.run_line_magic("config", "MLOps.online_store = 'redis://:hunter2@127.0.0.1:6379/0'")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "postgresql://mlflow:s3cr3t@db:5432/mlflow")
+    text = ip.run_line_magic("mlops", "")._repr_mimebundle_()["text/plain"]
+    assert "hunter2" not in text and "s3cr3t" not in text
+    assert "redis://:***@127.0.0.1:6379/0" in text and "postgresql://mlflow:***@db:5432/mlflow" in text

@@ -30,13 +30,16 @@ def friendly_errors(method):
     return wrapper
 
 
-def store(shell, name: str | None, value) -> None:
-    """``-o NAME``: put the result object in the user namespace, as ``%%capture NAME`` does."""
+def store(shell, name: str | None, value):
+    """``-o NAME``: put the result object in the user namespace, as ``%%capture NAME`` does.
+
+    Returns ``value``, so a subcommand can end with ``return store(shell, args.output, result)``."""
     if name:
         if not name.isidentifier():
             raise UsageError(f"-o takes a variable name, not {name!r}: type e.g. -o result")
         if value is not None:
             shell.user_ns[name] = value
+    return value
 
 
 def parse(magic_func, line: str, name: str):

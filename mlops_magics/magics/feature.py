@@ -32,18 +32,14 @@ def _features():
 
 def _list(m, rest):
     a = parse_sub(subparser("%feature list", "The feature views in the workspace."), rest)
-    result = _features().list_views()
-    store(m.shell, a.output, result)
-    return result
+    return store(m.shell, a.output, _features().list_views())
 
 
 def _show(m, rest):
     p = subparser("%feature show", "The card of one feature view.")
     p.add_argument("name")
     a = parse_sub(p, rest)
-    result = _features().show(a.name)
-    store(m.shell, a.output, result)
-    return result
+    return store(m.shell, a.output, _features().show(a.name))
 
 
 def _get(m, rest):

@@ -15,9 +15,7 @@ def _status(magics, rest, args):
     from ..status import workspace_status
 
     sub = parse_sub(subparser("%mlops status", "Summary of the workspace."), rest, args)
-    result = workspace_status()
-    store(magics.shell, sub.output, result)
-    return result
+    return store(magics.shell, sub.output, workspace_status())
 
 
 def _init(magics, rest, args):
@@ -37,9 +35,7 @@ def _init(magics, rest, args):
             )
         else:
             config.home = str(ws.root)  # the session now works in the workspace it just created
-    result = workspace_status(config)
-    store(magics.shell, sub.output, result)
-    return result
+    return store(magics.shell, sub.output, workspace_status(config))
 
 
 SUBCOMMANDS = {"status": _status, "init": _init}

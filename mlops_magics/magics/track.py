@@ -39,9 +39,7 @@ def _start(m, rest):
             f"run {mlflow.active_run().info.run_id} is still open; close it with %track end first"
         )
     run_id = _tracking().start_run(a.name, a.experiment, user_ns=m.shell.user_ns)
-    result = _tracking().get_run(run_id)
-    store(m.shell, a.output, result)
-    return result
+    return store(m.shell, a.output, _tracking().get_run(run_id))
 
 
 def _open_run_id() -> str:
@@ -84,9 +82,7 @@ def _end(m, rest):
     p = subparser("%track end", "Close the run opened by %track start.")
     p.add_argument("--status", default="FINISHED", choices=["FINISHED", "FAILED", "KILLED"])
     a = parse_sub(p, rest)
-    result = _tracking().end_run(_open_run_id(), a.status)
-    store(m.shell, a.output, result)
-    return result
+    return store(m.shell, a.output, _tracking().end_run(_open_run_id(), a.status))
 
 
 def _runs(m, rest):
@@ -94,18 +90,14 @@ def _runs(m, rest):
     p.add_argument("--experiment", "-e")
     p.add_argument("--last", type=int, default=20)
     a = parse_sub(p, rest)
-    result = _tracking().search_runs(a.experiment, a.last)
-    store(m.shell, a.output, result)
-    return result
+    return store(m.shell, a.output, _tracking().search_runs(a.experiment, a.last))
 
 
 def _show(m, rest):
     p = subparser("%track show", "The card of one run.")
     p.add_argument("run", help="run id, run name, or last")
     a = parse_sub(p, rest)
-    result = _tracking().resolve_run(a.run)
-    store(m.shell, a.output, result)
-    return result
+    return store(m.shell, a.output, _tracking().resolve_run(a.run))
 
 
 def _compare(m, rest):
@@ -113,9 +105,7 @@ def _compare(m, rest):
     p.add_argument("a")
     p.add_argument("b")
     a = parse_sub(p, rest)
-    result = _tracking().compare(a.a, a.b)
-    store(m.shell, a.output, result)
-    return result
+    return store(m.shell, a.output, _tracking().compare(a.a, a.b))
 
 
 def _register(m, rest):
@@ -125,16 +115,12 @@ def _register(m, rest):
     p.add_argument("--alias")
     a = parse_sub(p, rest)
     t = _tracking()
-    result = t.register(t.resolve_run(a.run), a.name, a.alias)
-    store(m.shell, a.output, result)
-    return result
+    return store(m.shell, a.output, t.register(t.resolve_run(a.run), a.name, a.alias))
 
 
 def _models(m, rest):
     a = parse_sub(subparser("%track models", "Registered models and their aliases."), rest)
-    result = _tracking().list_models()
-    store(m.shell, a.output, result)
-    return result
+    return store(m.shell, a.output, _tracking().list_models())
 
 
 def _ui(m, rest):
