@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -65,6 +66,25 @@ def log_tail(path: Path, lines: int = 30) -> str:
         return ""
 
 
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit)\b:? ?.*$")
+
+
+def first_error(path: Path) -> str:
+    """The first exception line of a log (the root cause of a chain), or ''."""
+    try:
+        for line in Path(path).read_text(errors="replace").splitlines():
+            if _EXCEPTION_LINE.match(line.strip()) and not line.startswith("During handling"):
+                return line.strip()
+    except OSError:
+        pass
+    return ""
+
+
+def _why(detail: str, log_path: Path) -> str:
+    cause = first_error(log_path)
+    return f"{detail}: {cause}" if cause else detail
+
+
 def http_ok(url: str, timeout: float = 2.0) -> bool:
     import httpx
 
@@ -109,7 +129,9 @@ def start(
         code = proc.poll()
         if code is not None:
             _RUNNING.pop(name, None)
-            raise ServerError(f"start {name}", f"the server exited with code {code}", log_tail(log_path))
+            raise ServerError(
+                f"start {name}", _why(f"the server exited with code {code}", log_path), log_tail(log_path)
+            )
         try:
             if ready(server):
                 return server
@@ -118,7 +140,9 @@ def start(
             raise
         if time.monotonic() > deadline:
             stop(name)
-            raise ServerError(f"start {name}", f"not ready within {timeout:.0f} s", log_tail(log_path))
+            raise ServerError(
+                f"start {name}", _why(f"not ready within {timeout:.0f} s", log_path), log_tail(log_path)
+            )
         time.sleep(0.25)
 
 

@@ -117,6 +117,16 @@ def training_data(ip):
     return ip
 
 
+@pytest.fixture
+def registered(training_data):
+    """A fitted LogisticRegression logged in a run and registered as credit-risk@champion."""
+    ip = training_data
+    cell = "from sklearn.linear_model import LogisticRegression\nmodel = LogisticRegression().fit(X, y)"
+    ip.run_cell_magic("track", "m --model model -o run", cell)
+    ip.run_line_magic("track", "register last --name credit-risk --alias champion")
+    return ip
+
+
 def running_runs(uri: str | None = None) -> list:
     """Every RUNNING run in the store in force, across experiments."""
     from mlops_magics.tracking import client

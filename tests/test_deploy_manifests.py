@@ -39,15 +39,6 @@ def test_the_validator_rejects_what_a_cluster_would():
                   "spec": {"candidates": [{"name": "a"}]}})  # fmt: skip
 
 
-@pytest.fixture
-def registered(training_data):
-    ip = training_data
-    cell = "from sklearn.linear_model import LogisticRegression\nmodel = LogisticRegression().fit(X, y)"
-    ip.run_cell_magic("track", "m --model model -o run", cell)
-    ip.run_line_magic("track", "register last --name credit-risk --alias champion")
-    return ip
-
-
 def test_seldon_model_and_canary_experiment(registered, tmp_path):
     ip = registered
     ip.run_line_magic("deploy", "models:/credit-risk@champion --name credit-risk --target seldon "
@@ -90,7 +81,6 @@ def test_kserve_inference_service(registered):
 @pytest.mark.parametrize(
     "line, message",
     [
-        ("models:/credit-risk@champion --name credit-risk", "not available yet"),
         (
             "models:/credit-risk@champion --name Credit_Risk --target seldon --storage-uri s3://b/c",
             "not a valid Kubernetes name",

@@ -14,6 +14,11 @@ class ModelRef:
     run_id: str | None = None
     name: str | None = None
     version: str | None = None
+    artifacts_uri: str | None = None  # what to download, when it differs from ``uri``
+
+    @property
+    def download_uri(self) -> str:
+        return self.artifacts_uri or self.uri
 
 
 def resolve_model(uri: str, config=None) -> ModelRef:
@@ -30,10 +35,13 @@ def resolve_model(uri: str, config=None) -> ModelRef:
         if m:
             v = c.get_model_version(m.group(1), m.group(2))
             return ModelRef(uri, v.run_id, v.name, v.version)
-        m = re.fullmatch(r"runs:/([0-9a-f]{32})/.+", uri)
+        m = re.fullmatch(r"runs:/([0-9a-f]{32})/(.+)", uri)
         if m:
-            c.get_run(m.group(1))
-            return ModelRef(uri, m.group(1))
+            run = c.get_run(m.group(1))
+            # MLflow 3 keeps a model logged with name=NAME as a LoggedModel, outside the run's artifacts
+            found = c.search_logged_models([run.info.experiment_id], max_results=1,
+                                           filter_string=f"source_run_id = '{m.group(1)}' AND name = '{m.group(2)}'")  # fmt: skip
+            return ModelRef(uri, m.group(1), artifacts_uri=f"models:/{found[0].model_id}" if found else None)
         m = re.fullmatch(r"models:/(m-[0-9a-f]+)", uri)
         if m:
             return ModelRef(uri, c.get_logged_model(m.group(1)).source_run_id)
