@@ -48,7 +48,7 @@ def _example(model_dir: Path):
 
 def deploy(model_uri: str, name: str, port: int | None = None, host: str | None = None, batching: bool = True,
            max_batch_size: int = 32, max_batch_time: float = 0.01, timeout: float = 180, log=print,
-           config=None) -> Deployment:  # fmt: skip
+           log_requests: bool = True, config=None) -> Deployment:  # fmt: skip
     import mlflow
 
     config = config or get_config()
@@ -69,8 +69,12 @@ def deploy(model_uri: str, name: str, port: int | None = None, host: str | None 
     shutil.copy(Path(__file__).with_name("mlserver_runtime.py"), folder / "mlops_magics_runtime.py")
     settings = {"debug": False, "host": host, "http_port": port, "grpc_port": servers.free_port(host),
                 "metrics_port": servers.free_port(host), "parallel_workers": 0, "load_models_at_startup": True}  # fmt: skip
-    model_settings = {"name": name, "implementation": RUNTIME,
-                      "parameters": {"uri": "./model", "extra": {"request_log": str(request_log)}}}  # fmt: skip
+    extra = {"request_log": str(request_log)} if log_requests else {}
+    model_settings = {
+        "name": name,
+        "implementation": RUNTIME,
+        "parameters": {"uri": "./model", "extra": extra},
+    }
     if batching:
         model_settings.update(max_batch_size=max_batch_size, max_batch_time=max_batch_time)
     (folder / "settings.json").write_text(json.dumps(settings, indent=2))
