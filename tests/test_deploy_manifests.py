@@ -91,7 +91,8 @@ def test_kserve_inference_service(registered):
             "type a URI the cluster can read",
         ),
         ("models:/credit-risk@nobody --name cr --target kserve --storage-uri s3://b/c", "not found"),
-        ("credit-risk --name cr --target kserve --storage-uri s3://b/c", "is not a model URI"),
+        ("credit-risk --name cr --target kserve --storage-uri s3://b/c", "neither a model URI"),
+        ("s3://bucket/model --name cr --target kserve --storage-uri s3://b/c", "is not a model URI"),
         (
             "models:/credit-risk@champion --name cr --target seldon --storage-uri s3://b/c --canary 10",
             "other model's name",

@@ -1,6 +1,3 @@
-import pytest
-from IPython.core.error import UsageError
-
 from conftest import HEAVY, run_python
 
 MAGICS = {"line": ["mlops", "track", "feature", "deploy", "drift"], "cell": ["track", "feature"]}
@@ -49,9 +46,3 @@ def test_unload_removes_magics_and_settings(ip_empty):
     ip_empty.run_line_magic("load_ext", "mlops_magics")
     assert ip_empty.run_line_magic("mlops", "") is not None
     ip_empty.run_line_magic("unload_ext", "mlops_magics")
-
-
-@pytest.mark.parametrize("name", ["drift"])
-def test_reserved_magics_say_not_available(ip, name):
-    with pytest.raises(UsageError, match="not available yet"):
-        ip.run_line_magic(name, "")

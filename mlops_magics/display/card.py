@@ -52,6 +52,8 @@ class Table:
     rows: list[list[Any]]
     title: str = ""
     highlight: list[int] = field(default_factory=list)  # indexes of rows to mark (e.g. differences)
+    # (header, trusted HTML per row), e.g. sparklines; shown in HTML only
+    html_column: tuple[str, list[str]] | None = None
 
     def to_text(self) -> str:
         cells = [self.columns] + [[_fmt(v) for v in r] for r in self.rows]
@@ -65,13 +67,15 @@ class Table:
         return "\n".join(lines)
 
     def to_html(self) -> str:
-        head = "".join(
-            f"<th style='text-align:left;padding:2px 8px'>{html.escape(c)}</th>" for c in self.columns
-        )
+        extra_head, extra = self.html_column or ("", [])
+        headers = [*self.columns, extra_head] if self.html_column else self.columns
+        head = "".join(f"<th style='text-align:left;padding:2px 8px'>{html.escape(c)}</th>" for c in headers)
         body = []
         for n, row in enumerate(self.rows):
             style = " style='background:#fff8c5'" if n in self.highlight else ""
             tds = "".join(f"<td style='padding:2px 8px'>{html.escape(_fmt(v))}</td>" for v in row)
+            if self.html_column:
+                tds += f"<td style='padding:2px 8px'>{extra[n]}</td>"
             body.append(f"<tr{style}>{tds}</tr>")
         title = (
             f"<div style='font-weight:600;margin-top:6px'>{html.escape(self.title)}</div>"

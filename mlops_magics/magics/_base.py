@@ -109,22 +109,3 @@ def csv_names(value: str | None, option: str) -> list[str]:
     if bad:
         raise UsageError(f"{option}: {bad[0]!r} is not a variable name; type e.g. {option} C,max_iter")
     return names
-
-
-def reserved(name: str, kind: str, issue: int):
-    """A placeholder Magics class for a magic whose issue has not landed yet."""
-    from IPython.core.magic import Magics, magics_class
-
-    def _not_yet(self, line="", cell=None):
-        raise UsageError(f"%{name} is not available yet in this version of mlops_magics (issue #{issue}).")
-
-    _not_yet.__name__ = name
-    _not_yet.__doc__ = f"%{name}: reserved; not available yet (issue #{issue})."
-    cls = type(f"{name.title()}Magics", (Magics,), {})
-    cls.magics = {"line": {}, "cell": {}}
-    kinds = ("line", "cell") if kind == "line_cell" else (kind,)
-    cls = magics_class(cls)
-    for k in kinds:
-        cls.magics[k][name] = name
-    setattr(cls, name, _not_yet)
-    return cls

@@ -1,0 +1,64 @@
+"""Inputs of a drift check: validated before Evidently runs (a raw KeyError or ZeroDivisionError from
+inside Evidently must never reach the user, Evidently #330, #701), and sampled above a size."""
+
+from __future__ import annotations
+
+from ..errors import UserInputError
+
+
+def _kind(series) -> str:
+    import pandas as pd
+
+    if pd.api.types.is_bool_dtype(series) or not pd.api.types.is_numeric_dtype(series):
+        return "categorical"
+    return "numerical"
+
+
+def check(reference, current, columns: list[str] | None = None) -> list[str]:
+    """The columns to compare; UserInputError naming every column at fault."""
+    import pandas as pd
+
+    for frame, what in ((reference, "reference"), (current, "current")):
+        if not isinstance(frame, pd.DataFrame):
+            raise UserInputError(f"the {what} data must be a pandas DataFrame, got {type(frame).__name__}")
+        if frame.empty:
+            raise UserInputError(f"the {what} data is empty: there is nothing to compare")
+    if columns:
+        missing = [c for c in columns if c not in reference.columns or c not in current.columns]
+        if missing:
+            raise UserInputError(f"--columns {', '.join(missing)}: not in both frames; "
+                                 f"reference has {', '.join(map(str, reference.columns))}")  # fmt: skip
+        cols = list(columns)
+    else:
+        cols = [c for c in reference.columns if c in current.columns]
+        if not cols:
+            raise UserInputError(
+                f"the frames share no column: reference {', '.join(map(str, reference.columns))}; "
+                f"current {', '.join(map(str, current.columns))}"
+            )
+    mismatched = [
+        f"{c} ({reference[c].dtype} vs {current[c].dtype})"
+        for c in cols
+        if _kind(reference[c]) != _kind(current[c])
+    ]
+    if mismatched:
+        raise UserInputError(f"dtype mismatch between reference and current: {', '.join(mismatched)}")
+    empty = [f"{c} ({which})" for c in cols for which, f in (("reference", reference), ("current", current))
+             if f[c].isna().all()]  # fmt: skip
+    if empty:
+        raise UserInputError(
+            f"all-missing columns cannot be compared: {', '.join(empty)}; drop them with --columns"
+        )
+    return cols
+
+
+def sample(frame, rows: int, seed: int = 0):
+    """At most ``rows`` rows, drawn with a fixed seed; (frame, whether it was sampled)."""
+    if rows and len(frame) > rows:
+        return frame.sample(rows, random_state=seed), True
+    return frame, False
+
+
+def kinds(frame, columns: list[str]) -> tuple[list[str], list[str]]:
+    numerical = [c for c in columns if _kind(frame[c]) == "numerical"]
+    return numerical, [c for c in columns if c not in numerical]

@@ -1,0 +1,101 @@
+"""One drift check: reference vs current through Evidently's ``DataDriftPreset`` (0.7 API).
+
+The inputs are checked first (monitoring/checks.py), both frames are sampled above
+``MLOps.drift_sample_rows`` with a fixed seed (and the result says so), column kinds are given to
+Evidently explicitly, and the full HTML report is saved in the workspace.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from ..config import get_config
+from ..errors import BackendError, MLOpsError
+from ..workspace import current
+from . import checks
+from .results import DriftResult
+
+
+class DriftDetected(MLOpsError):
+    """``--fail``: drift was found. A real error (not a UsageError), so papermill and CI fail on it."""
+
+    def _render_traceback_(self):
+        return [f"DriftDetected: {self}"]
+
+
+@dataclass
+class ColumnDrift:
+    column: str
+    kind: str
+    method: str
+    score: float
+    threshold: float
+    drifted: bool
+    reference_sample: list = field(default_factory=list, repr=False)
+    current_sample: list = field(default_factory=list, repr=False)
+
+
+def _drifted(method: str, score: float, threshold: float) -> bool:
+    """p-value tests drift below the threshold; distances (Wasserstein, PSI, ...) at or above it."""
+    return score < threshold if "p_value" in method else score >= threshold
+
+
+def drift(reference, current_data, columns: list[str] | None = None, stattest: str | None = None,
+          threshold: float | None = None, drift_share: float = 0.5, sample_rows: int | None = None,
+          name: str | None = None, metadata: dict | None = None, config=None) -> DriftResult:  # fmt: skip
+    """Compare ``current_data`` with ``reference``; a :class:`DriftResult` (nothing raised on drift)."""
+    config = config or get_config()
+    cols = checks.check(reference, current_data, columns)
+    rows = config.drift_sample_rows if sample_rows is None else sample_rows
+    ref, ref_sampled = checks.sample(reference[cols], rows)
+    cur, cur_sampled = checks.sample(current_data[cols], rows)
+    numerical, categorical = checks.kinds(ref, cols)
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.presets import DataDriftPreset
+
+    definition = DataDefinition(numerical_columns=numerical, categorical_columns=categorical)
+    preset = DataDriftPreset(columns=cols, method=stattest, threshold=threshold, drift_share=drift_share)
+    t = time.perf_counter()
+    try:
+        snapshot = Report([preset], metadata={k: str(v) for k, v in (metadata or {}).items()}).run(
+            reference_data=Dataset.from_pandas(ref, data_definition=definition),
+            current_data=Dataset.from_pandas(cur, data_definition=definition),
+            name=name,
+        )
+    except Exception as exc:
+        raise BackendError("evidently.Report.run", exc) from exc
+    seconds = time.perf_counter() - t
+    per_column, share, count = [], 0.0, 0
+    for m in snapshot.dict()["metrics"]:
+        cfg, value = m["config"], m["value"]
+        if cfg["type"].endswith("DriftedColumnsCount"):
+            count, share = int(value["count"]), float(value["share"])
+        elif cfg["type"].endswith("ValueDrift"):
+            col = cfg["column"]
+            score, thr = float(value), float(cfg["threshold"])
+            per_column.append(ColumnDrift(col, "numerical" if col in numerical else "categorical", cfg["method"],
+                                          score, thr, _drifted(cfg["method"], score, thr),
+                                          _spark_sample(ref[col]), _spark_sample(cur[col])))  # fmt: skip
+    when = datetime.now(timezone.utc)
+    report_dir = current(config).ensure().monitoring_dir / "reports"
+    report_dir.mkdir(parents=True, exist_ok=True)
+    html_path = report_dir / f"{(name or 'drift')}-{when.strftime('%Y%m%d-%H%M%S-%f')}.html"
+    snapshot.save_html(str(html_path))
+    notes = []
+    if ref_sampled or cur_sampled:
+        notes.append(
+            f"sampled to {rows:,} rows per frame (seed 0): reference {len(reference):,}, current {len(current_data):,} rows"
+        )
+    return DriftResult(
+        name=name, dataset_drift=share >= drift_share, drift_share=share, drifted_columns=count,
+        columns=per_column, reference_rows=len(reference), current_rows=len(current_data),
+        threshold_share=drift_share, report_path=str(html_path), seconds=seconds, when=when.isoformat(timespec="seconds"),
+        notes=notes, snapshot=snapshot, metadata=dict(metadata or {}),
+    )  # fmt: skip
+
+
+def _spark_sample(series, n: int = 400) -> list:
+    s = series.dropna()
+    return (s.sample(n, random_state=0) if len(s) > n else s).tolist()

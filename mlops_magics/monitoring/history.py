@@ -1,0 +1,71 @@
+"""Drift over time: each saved check goes to an Evidently project in the workspace (for the Evidently
+UI) and to a JSON-lines history per name (read without importing Evidently)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+
+from .. import servers
+from ..display import Card, Result, Table
+from ..errors import UserInputError
+from ..workspace import current
+
+UI = "evidently-ui"
+
+
+def _history_path(name: str, config=None):
+    return current(config).ensure().monitoring_dir / "history" / f"{name}.jsonl"
+
+
+def save(result, name: str, config=None) -> str:
+    """Add the snapshot to the Evidently project ``name`` and append the check to its history."""
+    from evidently.ui.workspace import Workspace
+
+    ws = Workspace.create(str(current(config).ensure().monitoring_dir / "evidently"))
+    found = ws.search_project(name)
+    project = found[0] if found else ws.create_project(name, description="mlops_magics drift checks")
+    ws.add_run(project.id, result.snapshot)
+    path = _history_path(name, config)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    record = {"when": result.when, "dataset_drift": result.dataset_drift, "drift_share": result.drift_share,
+              "scores": result.scores, "drifted": result.drifted, "report": result.report_path,
+              "metadata": result.metadata}  # fmt: skip
+    with open(path, "a") as f:
+        f.write(json.dumps(record, default=str) + "\n")
+    return str(project.id)
+
+
+@dataclass
+class DriftHistory(Result):
+    name: str
+    records: list[dict]
+
+    def card(self) -> Card:
+        columns = sorted({c for r in self.records for c in r["scores"]})
+        rows = [[r["when"], "yes" if r["dataset_drift"] else "no", round(r["drift_share"], 3),
+                 *[("DRIFT " if c in r["drifted"] else "") + f"{r['scores'].get(c, float('nan')):.3g}" for c in columns]]
+                for r in self.records]  # fmt: skip
+        return Card(f"Drift history {self.name} ({len(rows)} checks)",
+                    tables=[Table(["when", "drift", "share", *columns], rows)], kind="drift-history")  # fmt: skip
+
+
+def history(name: str, config=None) -> DriftHistory:
+    path = _history_path(name, config)
+    if not path.is_file():
+        raise UserInputError(f"no saved drift checks named {name!r}; save one with %drift ... --save {name}")
+    return DriftHistory(name, [json.loads(line) for line in path.read_text().splitlines() if line.strip()])
+
+
+def start_ui(port: int | None = None, host: str = "127.0.0.1", config=None) -> servers.Server:
+    """The Evidently UI service over the workspace's Evidently projects."""
+    existing = servers.get(UI)
+    if existing:
+        return existing
+    ws = current(config).ensure()
+    port = port or servers.free_port(host)
+    cmd = [sys.executable, "-c", "from evidently.cli import app; app()", "ui", "--workspace", str(ws.monitoring_dir / "evidently"),
+           "--host", host, "--port", str(port)]  # fmt: skip
+    return servers.start(UI, cmd, host=host, port=port, log_path=ws.logs_dir / "evidently-ui.log",
+                         ready=lambda s: servers.http_ok(f"{s.url}/api/version"), timeout=120)  # fmt: skip

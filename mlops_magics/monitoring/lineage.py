@@ -1,0 +1,23 @@
+"""Drift of a deployment is logged to the MLflow run of the model it serves (deployment -> model -> run)."""
+
+from __future__ import annotations
+
+import time
+
+from ..tracking.store import TAG
+
+
+def log_to_run(result, run_id: str, config=None) -> None:
+    from mlflow.entities import Metric, RunTag
+
+    from ..tracking.store import client, retry_locked
+
+    step = int(time.time())
+    metrics = [Metric("drift_share", result.drift_share, step * 1000, step),
+               Metric("dataset_drift", float(result.dataset_drift), step * 1000, step)]  # fmt: skip
+    metrics += [Metric(f"drift_score.{c.column}", c.score, step * 1000, step) for c in result.columns]
+    tags = [
+        RunTag(f"{TAG}.last_drift_check", result.when),
+        RunTag(f"{TAG}.last_drift_report", result.report_path),
+    ]
+    retry_locked(client(config).log_batch)(run_id, metrics=metrics, tags=tags)

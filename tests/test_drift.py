@@ -1,0 +1,159 @@
+"""%drift with real Evidently on data that drifts and data that does not."""
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+from IPython.core.error import UsageError
+
+from mlops_magics import servers
+from mlops_magics.monitoring.drift import DriftDetected
+
+
+def frames(n=1500, seed=0):
+    rng = np.random.default_rng(seed)
+    ref = pd.DataFrame({"age": rng.normal(40, 10, n), "amount": rng.normal(5, 1, n),
+                        "purpose": rng.choice(["car", "tv", "education"], n)})  # fmt: skip
+    same = pd.DataFrame({"age": rng.normal(40, 10, n), "amount": rng.normal(5, 1, n),
+                         "purpose": rng.choice(["car", "tv", "education"], n)})  # fmt: skip
+    shifted = same.assign(
+        age=same.age + 10, purpose=rng.choice(["car", "tv", "education"], n, p=[0.8, 0.1, 0.1])
+    )
+    return ref, same, shifted
+
+
+@pytest.fixture
+def dip(ip):
+    ref, same, shifted = frames()
+    ip.user_ns.update(ref=ref, same=same, shifted=shifted)
+    return ip
+
+
+def test_detects_drift_and_not_drift(dip):
+    dip.run_line_magic("drift", "ref same -o quiet")
+    dip.run_line_magic("drift", "ref shifted -o loud")
+    quiet, loud = dip.user_ns["quiet"], dip.user_ns["loud"]
+    assert not quiet.dataset_drift and quiet.drifted == []
+    assert loud.dataset_drift and loud.drifted == ["age", "purpose"]
+    assert loud.drift_share == pytest.approx(2 / 3)
+    assert loud.scores["age"] > loud.columns[0].threshold
+    bundle = loud._repr_mimebundle_()
+    assert {"text/plain", "text/html", "image/png"} <= set(bundle)
+    assert bundle["text/html"].count("<svg") == 3 and "DRIFT" in bundle["text/html"]
+    assert loud.report_path.endswith(".html") and "<html" in Path(loud.report_path).read_text()[:2000].lower()
+
+
+def test_options_pass_through_to_evidently(dip):
+    dip.run_line_magic("drift", "ref shifted --columns amount,purpose --stattest psi --threshold 0.2 -o r")
+    r = dip.user_ns["r"]
+    assert [c.column for c in r.columns] == ["amount", "purpose"]
+    assert {c.method.lower() for c in r.columns} == {"psi"} and {c.threshold for c in r.columns} == {0.2}
+
+
+def test_large_frames_are_sampled_and_say_so(dip):
+    dip.run_line_magic("config", "MLOps.drift_sample_rows = 500")
+    dip.run_line_magic("drift", "ref shifted -o r")
+    assert "sampled to 500 rows per frame" in dip.user_ns["r"].card().to_text()
+
+
+def test_fail_gate_raises_only_on_drift(dip):
+    dip.run_line_magic("drift", "ref same --fail")
+    with pytest.raises(DriftDetected, match="2 of 3 columns drifted \\(age, purpose\\)"):
+        dip.run_line_magic("drift", "ref shifted --fail")
+
+
+def test_save_and_history(dip):
+    dip.run_line_magic("drift", "ref same --save credit")
+    dip.run_line_magic("drift", "ref shifted --save credit")
+    hist = dip.run_line_magic("drift", "history credit")
+    assert [r["dataset_drift"] for r in hist.records] == [False, True]
+    assert "DRIFT" in hist.card().to_text()
+    with pytest.raises(UsageError, match="no saved drift checks named 'nope'"):
+        dip.run_line_magic("drift", "history nope")
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("ref missing_var", "'missing_var' is neither a DataFrame variable nor deployment:NAME"),
+        ("ref empty", "the current data is empty"),
+        ("ref other", "the frames share no column"),
+        ("ref typed", "dtype mismatch between reference and current: age (float64 vs object)"),
+        ("ref blank", "all-missing columns cannot be compared: amount (current)"),
+        ("ref same --columns age,salary", "--columns salary: not in both frames"),
+        ("ref", "needs a reference and current data"),
+        ("ref same --window 1x", "--window '1x'"),
+        ("ref deployment:nobody", "no deployment 'nobody'"),
+    ],
+)
+def test_bad_input_is_one_line_and_fast(dip, line, message):
+    ref = dip.user_ns["ref"]
+    dip.user_ns.update(empty=ref.iloc[:0], other=pd.DataFrame({"x": [1]}), typed=ref.assign(age=ref.age.astype(str)),
+                       blank=ref.assign(amount=np.nan))  # fmt: skip
+    t = time.perf_counter()
+    with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(")", r"\)")) as info:
+        dip.run_line_magic("drift", line)
+    assert time.perf_counter() - t < 1.0
+    assert type(info.value) is UsageError and "\n" not in str(info.value)
+
+
+def test_deployment_traffic_against_training_data(registered):
+    """Live traffic logged by the server, compared with the training data; drift logged to the model's run."""
+    from mlops_magics.serving import local
+
+    ip = registered
+    ip.run_line_magic("deploy", "models:/credit-risk@champion --name cr")
+    try:
+        X = ip.user_ns["X"]
+        shifted = X.assign(a=X.a + 3)
+        for start in range(0, len(shifted), 20):  # traffic in small requests, from a plain client
+            local.predict("cr", shifted.iloc[start : start + 20])
+        ip.run_line_magic("drift", "X deployment:cr --columns a,b,c,d --window 1h --save cr -o r")
+        r = ip.user_ns["r"]
+        assert r.current_rows == len(X) and r.dataset_drift is False and r.drifted == ["a"]
+        assert r.metadata["deployment"] == "cr" and r.metadata["run_id"] == ip.user_ns["run"].run_id
+        run = ip.run_line_magic("track", f"show {ip.user_ns['run'].run_id}")
+        assert run.metrics["drift_score.a"] == pytest.approx(r.scores["a"])
+        assert "drift_share" in run.metrics
+    finally:
+        local.stop("cr")
+
+
+def test_evidently_ui_answers_on_loopback(dip):
+    dip.run_line_magic("drift", "ref shifted --save credit")
+    dip.run_line_magic("drift", "ui")
+    server = servers.get("evidently-ui")
+    try:
+        assert server.host == "127.0.0.1"
+        projects = httpx.get(f"{server.url}/api/projects", timeout=10).json()
+        assert "credit" in str(projects)
+    finally:
+        dip.run_line_magic("drift", "ui --stop")
+    assert servers.get("evidently-ui") is None
+
+
+def test_papermill_keeps_static_fallback_and_fails_on_drift(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    setup = ("import numpy as np, pandas as pd\nrng = np.random.default_rng(0)\n"
+             "ref = pd.DataFrame({'x': rng.normal(0, 1, 500)})\nnew = pd.DataFrame({'x': rng.normal(2, 1, 500)})")  # fmt: skip
+    nb.cells = [nbformat.v4.new_code_cell("%load_ext mlops_magics"), nbformat.v4.new_code_cell(setup),
+                nbformat.v4.new_code_cell("%drift ref new"), nbformat.v4.new_code_cell("%drift ref new --fail"),
+                nbformat.v4.new_code_cell("print('not reached')")]  # fmt: skip
+    nbformat.write(nb, tmp_path / "monitor.ipynb")
+    proc = subprocess.run([sys.executable, "-m", "papermill", "monitor.ipynb", "out.ipynb", "-k", "python3"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert proc.returncode != 0 and "DriftDetected" in proc.stderr
+    out = nbformat.read(tmp_path / "out.ipynb", 4)
+    drift_cell = next(c for c in out.cells if c.source == "%drift ref new")
+    data = next(o for o in drift_cell.outputs if o.output_type == "display_data")["data"]
+    assert "image/png" in data and "mlops-drift" in data["text/html"] and ".html" in data["text/plain"]
+    assert not next(
+        c for c in out.cells if c.source.startswith("print")
+    ).outputs  # execution stopped at the gate
