@@ -161,3 +161,31 @@ def test_bad_input(training_data, line, message):
     with pytest.raises(UsageError, match=message) as info:
         ip.run_line_magic("deploy", line)
     assert type(info.value) is UsageError and "\n" not in str(info.value)
+
+
+EXITING_KERNEL = """
+import psutil
+from IPython.core.interactiveshell import InteractiveShell
+sh = InteractiveShell.instance()
+sh.run_line_magic("load_ext", "mlops_magics")
+sh.run_line_magic("deploy", "models:/credit-risk@champion --name exiting -o d")
+print(sh.user_ns["d"].pid, flush=True)
+"""  # the interpreter then exits normally: atexit must stop the server
+
+
+def test_interpreter_exit_stops_its_servers(registered, tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", EXITING_KERNEL], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    pid = int(proc.stdout.strip().splitlines()[-1])
+    assert gone(pid)
+    assert local.get("exiting").status == "DEAD"  # reported, not silently kept as READY
+
+
+def test_exposing_a_server_warns(ip, capsys):
+    with pytest.raises(UsageError, match="not found"):  # stops after the warning: the model does not exist
+        ip.run_line_magic("deploy", "models:/nothing@here --name exposed --host 0.0.0.0")
+    assert "warning: the server binds 0.0.0.0: it is reachable from other machines" in capsys.readouterr().out

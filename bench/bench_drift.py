@@ -1,0 +1,75 @@
+"""%drift's API against raw Evidently (issue #6).
+
+1. 100k rows x 20 numeric columns, half of them shifted: ``monitoring.drift`` (checks, column kinds,
+   result, saved HTML report) against ``Report([DataDriftPreset()]).run(...)``, Evidently imported
+   before the clock starts on both sides. Goal: ratio <= 1.1.
+2. 1M rows x 50 columns with the default sampling (100k rows per frame): wall time <= 60 s and peak
+   memory <= 4 GB, frame building excluded from the time, included in the memory.
+Each case runs in a fresh process so its peak RSS is its own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+
+CASE = textwrap.dedent(
+    """
+    import json, os, resource, sys, tempfile, time
+    import numpy as np, pandas as pd
+    mode, rows, cols = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    os.environ["MLOPS_HOME"] = tempfile.mkdtemp()
+    rng = np.random.default_rng(0)
+    ref = pd.DataFrame(rng.normal(0, 1, (rows, cols)), columns=[f"c{i}" for i in range(cols)])
+    cur = pd.DataFrame(rng.normal(0, 1, (rows, cols)), columns=ref.columns)
+    cur.iloc[:, : cols // 2] += 0.5
+    if mode == "raw":
+        from evidently import Report
+        from evidently.presets import DataDriftPreset
+        t = time.perf_counter()
+        Report([DataDriftPreset()]).run(reference_data=ref, current_data=cur)
+    else:
+        import evidently.presets  # imported before the clock starts, as on the raw side
+        from mlops_magics.monitoring import drift
+        t = time.perf_counter()
+        r = drift(ref, cur)
+        assert r.dataset_drift or cols < 2
+    secs = time.perf_counter() - t
+    print(json.dumps({"seconds": secs, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    """
+)
+
+
+def _case(mode: str, rows: int, cols: int) -> dict:
+    out = subprocess.run([sys.executable, "-c", CASE, mode, str(rows), str(cols)], capture_output=True, text=True,
+                         cwd=tempfile.mkdtemp())  # fmt: skip
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr[-2000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run(repeat: int = 3) -> str:
+    from _common import median, table
+
+    ours = [_case("mlops", 100_000, 20) for _ in range(repeat)]
+    raw = [_case("raw", 100_000, 20) for _ in range(repeat)]
+    o, r = median([x["seconds"] for x in ours]), median([x["seconds"] for x in raw])
+    big = _case("mlops", 1_000_000, 50)
+    rows = [
+        ["100k x 20, %drift API", f"{o:.2f} s", f"{max(x['peak_mb'] for x in ours):.0f} MB", f"{o / r:.3f}",
+         "PASS" if o / r <= 1.1 else "FAIL"],
+        ["100k x 20, raw Evidently", f"{r:.2f} s", f"{max(x['peak_mb'] for x in raw):.0f} MB", "1.000", ""],
+        ["1M x 50, %drift API (sampled to 100k)", f"{big['seconds']:.1f} s", f"{big['peak_mb']:.0f} MB", "",
+         "PASS" if big["seconds"] <= 60 and big["peak_mb"] <= 4096 else "FAIL"],
+    ]  # fmt: skip
+    return table(f"drift: %drift API vs raw Evidently 0.7 (median of {repeat} processes)",
+                 ["case", "time", "peak RSS", "ratio", "goal (<=1.1x; 1M: <=60 s, <=4 GB)"], rows)  # fmt: skip
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, os.path.dirname(__file__))
+    print(run())
