@@ -81,7 +81,7 @@ def test_save_and_history(dip):
 @pytest.mark.parametrize(
     "line, message",
     [
-        ("ref missing_var", "'missing_var' is neither a DataFrame variable nor deployment:NAME"),
+        ("ref missing_var", "'missing_var' is neither a DataFrame variable, run:ID|last nor deployment:NAME"),
         ("ref empty", "the current data is empty"),
         ("ref other", "the frames share no column"),
         ("ref typed", "dtype mismatch between reference and current: age (float64 vs object)"),
@@ -157,3 +157,58 @@ def test_papermill_keeps_static_fallback_and_fails_on_drift(tmp_path):
     assert not next(
         c for c in out.cells if c.source.startswith("print")
     ).outputs  # execution stopped at the gate
+
+
+def test_run_reference_reads_the_training_features_back(ip):
+    """run:last = the feature view versions the run was trained on, read from the workspace."""
+    from test_features import frame
+
+    ip.user_ns["applicants"] = frame(200)
+    ip.run_cell_magic(
+        "feature", "applicant_profile --entity applicant_id --timestamp event_timestamp", "applicants"
+    )
+    ip.user_ns["ents"] = pd.DataFrame(
+        {"applicant_id": range(200), "event_timestamp": pd.Timestamp("2025-01-01", tz="UTC")}
+    )
+    ip.run_line_magic("feature", "get applicant_profile:age,credit_amount --entities ents -o train")
+    ip.run_cell_magic("track", "trained -o run", "n = len(train)")
+    ip.user_ns["new"] = frame(200).assign(age=lambda d: d.age + 30)[["age", "credit_amount"]]
+    ip.run_line_magic("drift", "run:last new -o r")
+    r = ip.user_ns["r"]
+    assert r.reference_rows == 200 and [c.column for c in r.columns] == ["age", "credit_amount"]
+    assert r.drifted == ["age"] and r.metadata["reference_run"] == ip.user_ns["run"].run_id
+    ip.run_cell_magic("track", "no-features", "m = 1")
+    with pytest.raises(UsageError, match="recorded no training data"):
+        ip.run_line_magic("drift", "run:last new")
+
+
+def test_watch_updates_in_the_background_and_stops(registered):
+    from mlops_magics.monitoring import watch
+    from mlops_magics.serving import local
+
+    ip = registered
+    ip.run_line_magic("deploy", "models:/credit-risk@champion --name w")
+    try:
+        with pytest.raises(UsageError, match="recorded no training data"):  # this model was not fed by Feast
+            ip.run_line_magic("drift", "watch deployment:w --every 1s")
+        X = ip.user_ns["X"]
+        local.predict("w", X.iloc[:40])
+        w = ip.run_line_magic("drift", "watch deployment:w --every 1s --reference X --min-rows 30 -o w")
+        assert w is ip.user_ns["w"] and watch.wait_for(w, 1, timeout=60)
+        assert not w.checks[-1].dataset_drift
+        local.predict("w", X.assign(a=X.a + 5, b=X.b - 5))  # the traffic shifts while the watch runs
+        assert watch.wait_for(w, len(w.checks) + 2, timeout=60)
+        assert w.checks[-1].dataset_drift and w.state == "WATCHING"
+        assert "<polyline" in w._repr_mimebundle_()["text/html"]  # the trend of the drift share
+        ip.run_line_magic("drift", "watch --stop")
+        assert not w.running and w.state == "STOPPED"
+        # a watch also ends by itself when its deployment stops
+        w2 = ip.run_line_magic("drift", "watch deployment:w --every 1s --reference X")
+        local.stop("w")
+        deadline = time.monotonic() + 30
+        while w2.running and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not w2.running and w2.state == "DEPLOYMENT STOPPED"
+    finally:
+        watch.stop_all()
+        local.stop_all()

@@ -232,7 +232,13 @@ def test_training_set_lineage_reaches_the_run(fip):
     fip.run_cell_magic("track", "uses-features -o run", "n = len(train)")
     used = json.loads(fip.user_ns["run"].tags["mlops_magics.features"])
     assert used == [
-        {"view": "applicant_profile", "version": "1", "fingerprint": fv.fingerprint, "features": ["age"]}
+        {
+            "view": "applicant_profile",
+            "version": "1",
+            "fingerprint": fv.fingerprint,
+            "features": ["age"],
+            "entities": ["applicant_id"],
+        }
     ]
     # retrieved inside an open run: tagged on it at once
     fip.run_line_magic("track", "start inside")

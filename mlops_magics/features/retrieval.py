@@ -33,7 +33,7 @@ def parse_refs(refs: list[str], config=None) -> tuple[list[str], list]:
 def _lineage(views) -> list[dict]:
     return [
         {"view": v.name, "version": v.tags.get(f"{TAG}.version"), "fingerprint": v.tags.get(f"{TAG}.fingerprint"),
-         "features": list(names)}
+         "features": list(names), "entities": list(v.entities)}
         for v, names in views
     ]  # fmt: skip
 

@@ -48,14 +48,61 @@ def _ui(m, rest):
     print(f"Evidently UI: {server.url}  (log: {server.log_path}; stop with %drift ui --stop)")
 
 
-SUBCOMMANDS = {"history": _history, "ui": _ui}
+def _watch(m, rest):
+    p = subparser("%drift watch", "Live drift of a deployment's traffic, recomputed in the background.")
+    p.add_argument("deployment", nargs="?", metavar="deployment:NAME")
+    p.add_argument("--every", default="30s", help="how often to recompute, e.g. 30s, 5m")
+    p.add_argument(
+        "--reference", help="a DataFrame variable or run:ID; default: the served model's training data"
+    )
+    p.add_argument("--window", help="only requests of the last window, e.g. 1h")
+    p.add_argument("--min-rows", type=int, default=30, help="rows of traffic needed before a check")
+    p.add_argument("--stop", action="store_true", help="stop the watch of deployment:NAME, or every watch")
+    a = parse_sub(p, rest)
+    from ..monitoring import watch
+
+    name = (
+        a.deployment.split(":", 1)[1]
+        if a.deployment and a.deployment.startswith("deployment:")
+        else a.deployment
+    )
+    if a.stop:
+        stopped = watch.stop(name)
+        print(f"stopped watching: {', '.join(stopped) or 'nothing was watched'}")
+        return None
+    if not a.deployment or not a.deployment.startswith("deployment:"):
+        raise UsageError(
+            "%drift watch needs deployment:NAME, e.g. %drift watch deployment:credit-risk --every 30s"
+        )
+    every = _window(a.every)
+    from ..serving import local
+
+    dep = local.get(name)
+    if dep.status != "READY":
+        raise UsageError(f"deployment {name!r} is {dep.status}; there is no traffic to watch")
+    if a.reference:
+        reference, _ = m._frame(a.reference, None)
+    elif dep.run_id:
+        from ..monitoring.training import training_features
+
+        reference, _ = training_features(dep.run_id)
+    else:
+        raise UsageError("the deployment's model has no run to take training data from; pass --reference VAR")
+    result = watch.start(
+        name, reference, every=every.total_seconds(), window=_window(a.window), min_rows=a.min_rows
+    )
+    return store(m.shell, a.output, result)
+
+
+SUBCOMMANDS = {"history": _history, "ui": _ui, "watch": _watch}
 
 
 @magics_class
 class DriftMagics(Magics):
     @magic_arguments()
-    @argument("reference", nargs="?", help="a DataFrame variable, or deployment:NAME (its logged requests)")
-    @argument("current", nargs="?", help="a DataFrame variable, or deployment:NAME")
+    @argument("reference", nargs="?", help="a DataFrame variable, run:ID|last (its training features), or "
+              "deployment:NAME (its logged requests)")  # fmt: skip
+    @argument("current", nargs="?", help="a DataFrame variable, run:ID|last, or deployment:NAME")
     @argument("--columns", metavar="A,B", help="compare only these columns")
     @argument("--target", help="the label column, compared too (must be in both frames)")
     @argument("--prediction", help="the prediction column, compared too (must be in both frames)")
@@ -83,6 +130,8 @@ class DriftMagics(Magics):
 
             %drift reference_df current_df --target creditability --prediction score
             %drift training_set deployment:credit-risk --window 1h --save credit-risk --fail
+            %drift run:last deployment:credit-risk --save credit-risk
+            %drift watch deployment:credit-risk --every 30s    (and %drift watch --stop)
             %drift history credit-risk
             %drift ui [--port P] [--stop]
 
@@ -146,8 +195,12 @@ class DriftMagics(Magics):
             dep = local.get(name)
             meta = {"deployment": name, "model_uri": dep.model_uri, "run_id": dep.run_id}
             return frame.drop(columns=["timestamp"]), {k: v for k, v in meta.items() if v}
+        if spec.startswith("run:"):
+            from ..monitoring.training import training_features
+
+            return training_features(spec.split(":", 1)[1])
         if not spec.isidentifier() or spec not in self.shell.user_ns:
-            raise UsageError(f"{spec!r} is neither a DataFrame variable nor deployment:NAME")
+            raise UsageError(f"{spec!r} is neither a DataFrame variable, run:ID|last nor deployment:NAME")
         return self.shell.user_ns[spec], {}
 
 
