@@ -1,7 +1,7 @@
 """``make demo``: the credit-risk notebooks run headless on the embedded defaults, then a summary.
 
 Each notebook runs with papermill and gets only the parameters it declares. Executed notebooks are
-kept under the workspace's ``pipelines/`` folder. (Deployment and drift join as their issues land.)
+kept under the workspace's ``pipelines/`` folder. Every server the notebooks started is stopped.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import os
 import time
 from pathlib import Path
 
-NOTEBOOKS = ("01_features.ipynb", "02_train.ipynb")
+NOTEBOOKS = ("01_features.ipynb", "02_train.ipynb", "03_deploy.ipynb", "04_monitor.ipynb")
 DEFAULT_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 
 
@@ -61,8 +61,9 @@ def format_summary(s: dict) -> str:
         "credit-risk demo: done",
         f"  champion        {s['champion_name']} (run {s['champion_run']}), AUC {s['auc']:.3f}",
         f"  registered      {s['model_uri']} (version {s['version']})",
-        "  endpoint        not yet: %deploy lands with issue #5",
-        "  drift verdict   not yet: %drift lands with issue #6",
+        f"  endpoint        {s['endpoint']} (MLServer; stopped at the end)",
+        f"  drift verdict   {'DRIFT' if s['drift'] else 'no drift'}: {s['drift_share']:.0%} of columns drifted"
+        + (f" ({', '.join(s['drifted'])})" if s["drifted"] else "") + f"; report {s['drift_report']}",
         f"  notebooks       {s['notebooks']}",
         f"  workspace       {s['workspace']}  (mlops-magics --home {s['workspace']} status)",
     ])  # fmt: skip

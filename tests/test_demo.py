@@ -27,6 +27,9 @@ def test_demo_runs_end_to_end_on_german_credit(tmp_path):
     summary = json.loads((tmp_path / "ws" / "demo" / "summary.json").read_text())
     assert 0.6 < summary["auc"] <= 1.0
     assert summary["model_uri"] == "models:/credit-risk@champion"
+    assert summary["endpoint"].startswith("http://127.0.0.1:") and summary["endpoint"].endswith("/infer")
+    assert isinstance(summary["drift"], bool) and 0 < summary["drift_share"] <= 1  # the stream was shifted
+    assert "drift verdict" in result.output and "endpoint" in result.output
     out_dir = next((tmp_path / "ws" / "pipelines").glob("demo-*"))
     for name in NOTEBOOKS:
         assert not _errors(out_dir / name), name
@@ -35,6 +38,9 @@ def test_demo_runs_end_to_end_on_german_credit(tmp_path):
     from mlops_magics.tracking import get_run
 
     get_config().home = str(tmp_path / "ws")
+    from mlops_magics.serving import local
+
+    assert local.get("credit-risk").status == "STOPPED"  # make demo leaves no server running
     run = get_run(summary["champion_run"])
     assert run.tags["mlops_magics.notebook"] == str(ROOT / "notebooks" / "02_train.ipynb")
     views = {u["view"] for u in json.loads(run.tags["mlops_magics.features"])}
