@@ -44,6 +44,23 @@ def status():
 
 
 @main.command()
+@click.argument("ref")
+@click.option("--json", "as_json", is_flag=True, help="Print the chain as JSON.")
+def lineage(ref, as_json):
+    """The chain around REF: models:/NAME@ALIAS, deployment:NAME or run:ID."""
+    import json
+
+    from .errors import UserInputError
+    from .lineage import lineage as walk
+
+    try:
+        chain = walk(ref)
+    except UserInputError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(json.dumps(chain.to_dict(), indent=2) if as_json else chain.to_text())
+
+
+@main.command()
 @click.option("--data-path", default="", help="A credit CSV; default: the German Credit data.")
 @click.option("--target", default="creditability", show_default=True, help="The label column.")
 @click.option("--positive-label", default="bad", show_default=True, help="The class that means bad risk.")

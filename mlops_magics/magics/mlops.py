@@ -38,7 +38,18 @@ def _init(magics, rest, args):
     return store(magics.shell, sub.output, workspace_status(config))
 
 
-SUBCOMMANDS = {"status": _status, "init": _init}
+def _lineage(magics, rest, args):
+    parser = subparser("%mlops lineage", "The chain around a model, deployment or run.")
+    parser.add_argument(
+        "ref", help="models:/NAME@ALIAS, models:/NAME/VERSION, deployment:NAME or run:ID|last"
+    )
+    sub = parse_sub(parser, rest, args)
+    from ..lineage import lineage
+
+    return store(magics.shell, sub.output, lineage(sub.ref))
+
+
+SUBCOMMANDS = {"status": _status, "init": _init, "lineage": _lineage}
 
 
 @magics_class
@@ -48,7 +59,8 @@ class MLOpsMagics(Magics):
         "command",
         nargs="?",
         default="status",
-        help="status (default): summary card of the workspace | init [PATH]: create the workspace",
+        help="status (default): summary card of the workspace | init [PATH]: create the workspace | "
+        "lineage REF: the chain from feature views to drift checks around a model, deployment or run",
     )
     @argument("rest", nargs=argparse.REMAINDER, help="the subcommand's own arguments")
     @argument("-o", "--output", metavar="NAME", help="store the result object in this variable")
@@ -60,6 +72,8 @@ class MLOpsMagics(Magics):
         ``%mlops`` shows where the workspace is, which backends are in force (embedded or configured)
         and counts of runs, models, feature views, deployments and drift snapshots.
         ``%mlops init [PATH]`` creates the workspace (other magics create it when first needed).
+        ``%mlops lineage models:/credit-risk@champion`` (or ``deployment:NAME``, ``run:ID``) shows the
+        chain: feature views -> training run -> model versions -> deployments -> drift checks.
         Settings: ``%config MLOps``.
         """
         args = parse(self.mlops, line, "mlops")

@@ -23,6 +23,7 @@ class RunResult(Result):
     start_time: float | None = None  # epoch seconds
     end_time: float | None = None
     artifact_uri: str = ""
+    lifecycle_stage: str = "active"  # "deleted" for a run in MLflow's trash
 
     @classmethod
     def from_run(cls, run, experiment: str) -> RunResult:
@@ -43,6 +44,7 @@ class RunResult(Result):
             start_time=info.start_time / 1000 if info.start_time else None,
             end_time=info.end_time / 1000 if info.end_time else None,
             artifact_uri=info.artifact_uri,
+            lifecycle_stage=info.lifecycle_stage,
         )
 
     @property

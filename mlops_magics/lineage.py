@@ -1,0 +1,232 @@
+"""Lineage: from any model, deployment or run to its feature views, run, model versions, deployments
+and drift checks — one call, read from where each tool keeps its metadata (tag namespace
+``mlops_magics.*`` on MLflow runs and model versions, Feast view tags, deployment records, drift
+history), so the chain is readable without this package.
+
+Broken links are kept and marked: a run that was deleted, a feature view that is gone, or one that has
+changed since the run read it ("outdated").
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import asdict, dataclass, field
+
+from .display import Card, Result
+from .errors import UserInputError
+from .tracking.store import TAG
+from .workspace import current
+
+KINDS = ("feature_view", "run", "model_version", "deployment", "drift_check")
+TITLES = {"feature_view": "feature views", "run": "training run", "model_version": "model versions",
+          "deployment": "deployments", "drift_check": "drift checks"}  # fmt: skip
+COLOURS = {"ok": "#d0d7de", "outdated": "#9a6700", "broken": "#cf222e"}
+
+
+@dataclass
+class Node:
+    kind: str
+    id: str
+    facts: dict = field(default_factory=dict)
+    status: str = "ok"  # ok | outdated | broken
+    note: str = ""
+    link: str | None = None
+
+
+@dataclass
+class Chain(Result):
+    root: str
+    nodes: list[Node] = field(default_factory=list)
+
+    def of(self, kind: str) -> list[Node]:
+        return [n for n in self.nodes if n.kind == kind]
+
+    def to_dict(self) -> dict:
+        return {"root": self.root, **{k: [asdict(n) for n in self.of(k)] for k in KINDS}}
+
+    def to_text(self) -> str:
+        lines = [f"lineage of {self.root}"]
+        for kind in KINDS:
+            lines.append(f"-> {TITLES[kind]}" if kind != "feature_view" else f"   {TITLES[kind]}")
+            for n in self.of(kind) or []:
+                mark = "" if n.status == "ok" else f" [{n.status.upper()}: {n.note}]"
+                facts = ", ".join(f"{k}={v}" for k, v in n.facts.items() if v not in (None, ""))
+                lines.append(f"     {n.id}{mark}  {facts}")
+            if not self.of(kind):
+                lines.append("     (none)")
+        return "\n".join(lines)
+
+    def to_html(self) -> str:
+        cols = []
+        for kind in KINDS:
+            boxes = "".join(_node_html(n) for n in self.of(kind)) or "<div style='color:#57606a'>(none)</div>"
+            cols.append(f"<div class='mlops-lineage-{kind}' style='min-width:180px;max-width:260px'>"
+                        f"<div style='font-weight:600;margin-bottom:4px'>{TITLES[kind]}</div>{boxes}</div>")  # fmt: skip
+        arrow = "<div style='align-self:center;font-size:20px;color:#57606a'>&rarr;</div>"
+        return (f"<div class='mlops-card mlops-lineage' style='font-family:sans-serif;font-size:12px'>"
+                f"<div style='font-weight:600;font-size:14px'>Lineage of {html.escape(self.root)}</div>"
+                f"<div style='display:flex;gap:8px;align-items:flex-start'>{arrow.join(cols)}</div></div>")  # fmt: skip
+
+    def card(self) -> Card:  # used for text; HTML is the graph above
+        return Card(f"Lineage of {self.root}", notes=self.to_text().splitlines()[1:], kind="lineage")
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        from .display import live_kernel
+
+        bundle = {"text/plain": self.to_text(), "text/html": self.to_html()}
+        if live_kernel():
+            import ipywidgets as w
+
+            columns = [w.VBox([w.HTML(f"<b>{TITLES[k]}</b>"), *[w.HTML(_node_html(n)) for n in self.of(k)]])
+                       for k in KINDS]  # fmt: skip
+            parts = []
+            for i, col in enumerate(columns):
+                parts += [col] if i == 0 else [w.HTML("&rarr;"), col]
+            view = w.HBox(parts)
+            view.add_class("mlops-widget-lineage")
+            bundle.update({k: v for k, v in view._repr_mimebundle_().items() if k != "text/plain"})
+        return bundle
+
+
+def _node_html(n: Node) -> str:
+    facts = "".join(f"<div><span style='color:#57606a'>{html.escape(str(k))}</span> {html.escape(str(v))}</div>"
+                    for k, v in n.facts.items() if v not in (None, ""))  # fmt: skip
+    note = f"<div style='color:{COLOURS[n.status]};font-weight:600'>{html.escape(n.status)}: {html.escape(n.note)}</div>" \
+        if n.status != "ok" else ""  # fmt: skip
+    title = f"<a href='{html.escape(n.link, quote=True)}' target='_blank'>{html.escape(n.id)}</a>" if n.link \
+        else html.escape(n.id)  # fmt: skip
+    return (f"<div style='border:1px solid {COLOURS[n.status]};border-radius:6px;padding:4px 6px;margin:3px 0'>"
+            f"<div style='font-weight:600'>{title}</div>{note}{facts}</div>")  # fmt: skip
+
+
+# -- walking ----------------------------------------------------------------------------------------------
+def lineage(ref: str, config=None) -> Chain:
+    """``models:/NAME@ALIAS``, ``models:/NAME/VERSION``, ``deployment:NAME`` or ``run:ID|last``."""
+    chain = Chain(ref)
+    if ref.startswith("deployment:"):
+        from .serving import local
+
+        run_id = local.get(ref.split(":", 1)[1], config).run_id
+    elif ref.startswith("models:/") or ref.startswith("runs:/"):
+        from .serving.models import resolve_model
+
+        run_id = resolve_model(ref, config).run_id
+    elif ref.startswith("run:"):
+        from .tracking import resolve_run
+
+        run_id = resolve_run(ref.split(":", 1)[1], config).run_id
+    else:
+        raise UserInputError(f"{ref!r}: type models:/NAME@ALIAS, deployment:NAME or run:ID (run:last)")
+    if not run_id:
+        raise UserInputError(f"{ref} has no training run recorded, so there is no chain to walk")
+    run, used = _run_node(run_id, config)
+    chain.nodes += [*_feature_nodes(used, config), run, *_version_nodes(run_id, config)]
+    deployments = _deployment_nodes(run_id, config)
+    chain.nodes += deployments + _drift_nodes(run_id, [d.id for d in deployments], config)
+    return chain
+
+
+def _run_node(run_id: str, config) -> tuple[Node, list[dict]]:
+    """The run's node, and the feature-view versions it read (its ``features`` lineage tag)."""
+    from .tracking import get_run
+    from .tracking.ui import ui_url
+
+    try:
+        r = get_run(run_id, config)
+    except UserInputError:
+        return Node("run", run_id, status="broken", note="the run no longer exists"), []
+    t = r.tags
+    node = Node("run", run_id, {
+        "name": r.name, "status": r.status, "experiment": r.experiment, "notebook": t.get(f"{TAG}.notebook"),
+        "cell sha256": (t.get(f"{TAG}.cell_sha256") or "")[:12], "git commit": t.get(f"{TAG}.git_commit"),
+        "git dirty": t.get(f"{TAG}.git_dirty"), "pipeline run": t.get(f"{TAG}.pipeline_run"),
+        "papermill parameters": t.get(f"{TAG}.papermill_parameters"),
+        "params": ", ".join(f"{k}={v}" for k, v in sorted(r.params.items())),
+        "metrics": ", ".join(f"{k}={v:.4g}" for k, v in sorted(r.metrics.items()) if not _drift_metric(k)),
+        "model": r.model_uri,
+    })  # fmt: skip
+    if r.lifecycle_stage == "deleted":
+        node.status, node.note = "broken", "the run was deleted"
+    base = ui_url()
+    node.link = f"{base}/#/experiments/{r.experiment_id}/runs/{run_id}" if base else None
+    return node, json.loads(t.get(f"{TAG}.features", "[]"))
+
+
+def _drift_metric(name: str) -> bool:
+    """Metrics that %drift logs to the run of a deployed model (they are drift checks, not training)."""
+    return name in ("dataset_drift", "drift_share") or name.startswith("drift_score.")
+
+
+def _feature_nodes(used: list[dict], config) -> list[Node]:
+    if not used:
+        return []
+    from .features.views import get_view
+
+    nodes = []
+    for u in used:
+        n = Node("feature_view", u["view"], {"version": u.get("version"), "fingerprint": u.get("fingerprint"),
+                                             "features": ", ".join(u.get("features", []))})  # fmt: skip
+        data = current(config).feast_data_dir / u["view"] / f"{u.get('fingerprint')}.parquet"
+        try:
+            view = get_view(u["view"], config)
+        except UserInputError:
+            n.status, n.note = "broken", "the feature view was deleted"
+        else:
+            now_fp = view.tags.get(f"{TAG}.fingerprint")
+            if now_fp != u.get("fingerprint"):
+                n.status = "outdated"
+                n.note = f"the view is now version {view.tags.get(f'{TAG}.version')} (fingerprint {now_fp})"
+        if n.status == "ok" and not data.is_file():
+            n.status, n.note = "broken", "the data of this version is gone"
+        nodes.append(n)
+    return nodes
+
+
+def _version_nodes(run_id: str, config) -> list[Node]:
+    from .tracking.store import client
+
+    c = client(config)
+    nodes = []
+    for v in c.search_model_versions(f"run_id = '{run_id}'"):
+        aliases = ", ".join(f"@{a}" for a in (c.get_registered_model(v.name).aliases or {})
+                            if str(c.get_registered_model(v.name).aliases[a]) == str(v.version))  # fmt: skip
+        nodes.append(
+            Node("model_version", f"{v.name} v{v.version}", {"aliases": aliases, "source": v.source})
+        )
+    return nodes
+
+
+def _deployment_nodes(run_id: str, config) -> list[Node]:
+    from .serving import local
+
+    nodes = []
+    for d in local.list_deployments(config).deployments:
+        if d.run_id == run_id:
+            status = "ok" if d.status in ("READY", "STOPPED") else "broken"
+            node = Node("deployment", d.name, {"target": d.target, "status": d.status, "endpoint": d.infer_url,
+                                               "model": d.model_uri, "created": d.created}, status=status,
+                        note="the server died" if status == "broken" else "")  # fmt: skip
+            nodes.append(node)
+    folder = current(config).deployments_dir
+    for target in ("seldon", "kserve"):
+        for path in sorted(folder.glob(f"*/{target}.yaml")):
+            if f"mlops-magics/run-id: {run_id}" in path.read_text():
+                nodes.append(Node("deployment", f"{path.parent.name} ({target})", {"target": target,
+                                  "manifests": str(path)}))  # fmt: skip
+    return nodes
+
+
+def _drift_nodes(run_id: str, deployments: list[str], config) -> list[Node]:
+    nodes = []
+    for path in sorted((current(config).monitoring_dir / "history").glob("*.jsonl")):
+        for line in path.read_text().splitlines():
+            rec = json.loads(line)
+            meta = rec.get("metadata", {})
+            if meta.get("deployment") in deployments or meta.get("run_id") == run_id \
+                    or meta.get("reference_run") == run_id:  # fmt: skip
+                nodes.append(Node("drift_check", f"{path.stem} @ {rec['when']}", {
+                    "verdict": "DRIFT" if rec["dataset_drift"] else "no drift", "share": f"{rec['drift_share']:.0%}",
+                    "drifted": ", ".join(rec.get("drifted", [])), "deployment": meta.get("deployment"),
+                    "report": rec.get("report")}))  # fmt: skip
+    return nodes
