@@ -118,6 +118,23 @@ def training_data(ip):
 
 
 @pytest.fixture
+def git_repo(tmp_path):
+    """tmp_path as a git repository with one commit; returns a function running git there."""
+
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True, text=True).stdout
+
+    git("init", "-q")
+    git("config", "user.email", "t@example.com")
+    git("config", "user.name", "t")
+    (tmp_path / ".gitignore").write_text(".mlops/\n")
+    (tmp_path / "train.py").write_text("print(1)\n")
+    git("add", ".")
+    git("commit", "-qm", "init")
+    return git
+
+
+@pytest.fixture
 def registered(training_data):
     """A fitted LogisticRegression logged in a run and registered as credit-risk@champion."""
     ip = training_data

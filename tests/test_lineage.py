@@ -1,7 +1,6 @@
 """The real loop in one workspace, then the chain walked back from the deployment (issue #9)."""
 
 import json
-import subprocess
 
 import pandas as pd
 import pytest
@@ -20,18 +19,9 @@ model = LogisticRegression().fit(features, label)
 
 
 @pytest.fixture
-def repo(tmp_path, monkeypatch):
-    def git(*args):
-        return subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True, text=True).stdout
-
-    git("init", "-q")
-    git("config", "user.email", "t@example.com")
-    git("config", "user.name", "t")
-    (tmp_path / ".gitignore").write_text(".mlops/\n")
-    git("add", ".")
-    git("commit", "-qm", "init")
+def repo(tmp_path, git_repo, monkeypatch):
     monkeypatch.setenv("JPY_SESSION_NAME", str(tmp_path / "02_train.ipynb"))
-    return git("rev-parse", "HEAD").strip()
+    return git_repo("rev-parse", "HEAD").strip()
 
 
 def test_chain_from_drift_back_to_features_and_commit(ip, repo, tmp_path):

@@ -11,17 +11,8 @@ from mlops_magics.tracking import context
 
 
 @pytest.fixture
-def repo(tmp_path):
-    def git(*args):
-        return subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True, text=True).stdout
-
-    git("init", "-q")
-    git("config", "user.email", "t@example.com")
-    git("config", "user.name", "t")
-    (tmp_path / "train.py").write_text("print(1)\n")
-    git("add", ".")
-    git("commit", "-qm", "init")
-    return tmp_path, git
+def repo(tmp_path, git_repo):
+    return tmp_path, git_repo
 
 
 def test_git_commit_and_dirty_flag(repo):
