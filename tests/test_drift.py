@@ -212,3 +212,13 @@ def test_watch_updates_in_the_background_and_stops(registered):
     finally:
         watch.stop_all()
         local.stop_all()
+
+
+def test_full_report_is_written_when_first_needed(tmp_path):
+    from mlops_magics.monitoring import drift
+
+    ref, _, shifted = frames(300)
+    r = drift(ref, shifted)
+    assert not Path(r.planned_report).exists()  # computing the check does not render 5 MB of HTML
+    assert "full report" in r.card().to_text()  # showing it names, and so writes, the report
+    assert Path(r.report_path).is_file() and r.report_path == r.planned_report

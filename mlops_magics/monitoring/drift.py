@@ -81,8 +81,9 @@ def drift(reference, current_data, columns: list[str] | None = None, stattest: s
     when = datetime.now(timezone.utc)
     report_dir = current(config).ensure().monitoring_dir / "reports"
     report_dir.mkdir(parents=True, exist_ok=True)
-    html_path = report_dir / f"{(name or 'drift')}-{when.strftime('%Y%m%d-%H%M%S-%f')}.html"
-    snapshot.save_html(str(html_path))
+    html_path = (
+        report_dir / f"{(name or 'drift')}-{when.strftime('%Y%m%d-%H%M%S-%f')}.html"
+    )  # written when first used
     notes = []
     if ref_sampled or cur_sampled:
         notes.append(
@@ -91,7 +92,7 @@ def drift(reference, current_data, columns: list[str] | None = None, stattest: s
     return DriftResult(
         name=name, dataset_drift=share >= drift_share, drift_share=share, drifted_columns=count,
         columns=per_column, reference_rows=len(reference), current_rows=len(current_data),
-        threshold_share=drift_share, report_path=str(html_path), seconds=seconds, when=when.isoformat(timespec="seconds"),
+        threshold_share=drift_share, planned_report=str(html_path), seconds=seconds, when=when.isoformat(timespec="seconds"),
         notes=notes, snapshot=snapshot, metadata=dict(metadata or {}),
     )  # fmt: skip
 

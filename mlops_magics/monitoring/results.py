@@ -51,12 +51,23 @@ class DriftResult(Result):
     reference_rows: int = 0
     current_rows: int = 0
     threshold_share: float = 0.5
-    report_path: str = ""
+    planned_report: str = ""  # where the full HTML report goes; see report_path
     seconds: float = 0.0
     when: str = ""
     notes: list[str] = field(default_factory=list)
     snapshot: object = field(default=None, repr=False)
     metadata: dict = field(default_factory=dict)
+
+    @property
+    def report_path(self) -> str:
+        """The full Evidently HTML report, written the first time it is needed (shown, saved, or
+        named by --fail): computing a check and rendering 5 MB of HTML are separate costs, as they
+        are with Evidently's own run() and save_html()."""
+        from pathlib import Path
+
+        if self.planned_report and self.snapshot is not None and not Path(self.planned_report).is_file():
+            self.snapshot.save_html(self.planned_report)
+        return self.planned_report
 
     @property
     def scores(self) -> dict[str, float]:
