@@ -37,6 +37,14 @@ def test_cell_run_logs_params_metrics_model(training_data, store):
     assert [c.name for c in loaded.metadata.get_input_schema().inputs] == ["a", "b", "c", "d"]
     assert mlflow.artifacts.load_text(f"runs:/{res.run_id}/cell.py") == CELL
     assert not running_runs()
+    # the result is built without reading the run back: it must equal what the store holds
+    from mlops_magics.tracking import get_run
+
+    stored = get_run(res.run_id)
+    for attr in ("status", "params", "metrics", "model_uri", "experiment", "name", "start_time", "artifact_uri"):
+        assert getattr(res, attr) == getattr(stored, attr), attr
+    assert res.tags.items() <= stored.tags.items()
+    assert abs(res.end_time - stored.end_time) < 5
 
 
 def test_run_card_shows_what_was_logged(training_data):

@@ -18,7 +18,8 @@ from .store import TAG, client, experiment_id, experiment_name, retry_locked
 SECRET = re.compile(
     r"pass(word|wd|phrase)?|secret|token|api_?key|credential|private_?key|auth|session_?key", re.I
 )
-_state = {"last": {}, "swept": set()}  # per store: the last run this process ended; stores already swept
+# per store: the last run this process ended; stores already swept; runs started here, as started
+_state = {"last": {}, "swept": set(), "started": {}}
 
 
 def check_not_secret(name: str) -> None:
@@ -57,12 +58,18 @@ def start_run(
         )
     except Exception as exc:
         raise BackendError("mlflow.start_run", exc) from exc
+    _state["started"][run.info.run_id] = run
     return run.info.run_id
 
 
 def end_run(
-    run_id: str, status: str = "FINISHED", error: BaseException | None = None, config=None
+    run_id: str,
+    status: str = "FINISHED",
+    error: BaseException | None = None,
+    config=None,
+    known: RunResult | None = None,
 ) -> RunResult:
+    """End a run; its result is ``known`` (when the caller knows every field) or read back."""
     import mlflow
 
     c = client(config)
@@ -76,6 +83,10 @@ def end_run(
     else:
         retry_locked(c.set_terminated)(run_id, status)
     _state["last"][c.tracking_uri] = run_id
+    _state["started"].pop(run_id, None)
+    if known is not None:
+        known.status, known.end_time = status, time.time()
+        return known
     return get_run(run_id, config)
 
 
@@ -177,9 +188,15 @@ def tracked(
         error = exc
         raise
     finally:
-        result = end_run(run_id, status, error, config)
-    if model_uri:
-        result.model_uri = model_uri
+        known = None  # the finished run without reading it back (5 ms), unless autolog added to it
+        started = _state["started"].get(run_id)
+        if status == "FINISHED" and not autolog and started is not None:
+            known = RunResult.from_run(started, experiment_name(started.info.experiment_id, config))
+            known.params.update({k: str(v)[:6000] for k, v in param_values.items()})
+            known.metrics.update({k: float(v) for k, v in metric_values.items()})
+            known.tags.update(model_tags)
+            known.model_uri = model_uri
+        result = end_run(run_id, status, error, config, known=known)
     return result, value
 
 
