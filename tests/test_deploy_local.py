@@ -149,7 +149,7 @@ def test_dead_server_is_reported_and_unload_stops_servers(registered, no_orphans
     "line, message",
     [
         ("predict nobody X", "no deployment 'nobody'"),
-        ("predict x nothing", "no variable 'nothing'"),
+        ("predict x nothing", "predict x nothing: no such variable in the notebook"),
         ("stop", "takes a deployment name or --all"),
         ("status", "the following arguments are required: name"),
         ("not_a_var --name q", "neither a model URI"),

@@ -283,3 +283,13 @@ def test_concurrent_apply_keeps_both_views(tmp_path):
 def test_mlops_card_counts_feature_views_once_feast_is_loaded(fip):
     register(fip)
     assert fip.run_line_magic("mlops", "").counts["feature views"] == 1
+
+
+def test_from_registers_a_named_frame(fip):
+    fip.run_cell_magic("feature", "from_var --entity applicant_id --timestamp event_timestamp --from applicants -o fv",
+                       "unused = 1")  # fmt: skip
+    assert fip.user_ns["fv"].rows == N and fip.user_ns["unused"] == 1
+    with pytest.raises(UsageError, match="--from nope: no such variable in the notebook"):
+        fip.run_cell_magic(
+            "feature", "v --entity applicant_id --timestamp event_timestamp --from nope", "x = 1"
+        )

@@ -41,7 +41,16 @@ def test_cell_run_logs_params_metrics_model(training_data, store):
     from mlops_magics.tracking import get_run
 
     stored = get_run(res.run_id)
-    for attr in ("status", "params", "metrics", "model_uri", "experiment", "name", "start_time", "artifact_uri"):
+    for attr in (
+        "status",
+        "params",
+        "metrics",
+        "model_uri",
+        "experiment",
+        "name",
+        "start_time",
+        "artifact_uri",
+    ):
         assert getattr(res, attr) == getattr(stored, attr), attr
     assert res.tags.items() <= stored.tags.items()
     assert abs(res.end_time - stored.end_time) < 5

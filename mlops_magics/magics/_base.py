@@ -50,6 +50,13 @@ def parse(magic_func, line: str, name: str):
         raise UsageError(f"%{name}: {exc}; type %{name}? for usage") from None
 
 
+def variable(shell, name: str, label: str):
+    """The notebook variable ``name``, or a UsageError saying ``label`` names none."""
+    if name not in shell.user_ns:
+        raise UsageError(f"{label}: no such variable in the notebook")
+    return shell.user_ns[name]
+
+
 def subparser(prog: str, description: str = "", output: bool = True) -> MagicArgumentParser:
     """An argparse parser whose errors are UsageErrors, for one subcommand (``%track log ...``).
 

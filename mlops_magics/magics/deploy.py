@@ -7,7 +7,7 @@ from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.display import display
 
-from ._base import dispatch, friendly_errors, parse, parse_sub, split, store, subparser
+from ._base import dispatch, friendly_errors, parse, parse_sub, split, store, subparser, variable
 
 
 def _serving():
@@ -21,9 +21,7 @@ def _predict(m, rest):
     p.add_argument("name")
     p.add_argument("frame", metavar="DF")
     a = parse_sub(p, rest)
-    if a.frame not in m.shell.user_ns:
-        raise UsageError(f"%deploy predict {a.name} {a.frame}: no variable {a.frame!r} in the notebook")
-    result = _serving().predict(a.name, m.shell.user_ns[a.frame])
+    result = _serving().predict(a.name, variable(m.shell, a.frame, f"%deploy predict {a.name} {a.frame}"))
     store(m.shell, a.output, result)
     return None if a.output else result
 

@@ -10,7 +10,17 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.display import display
 
-from ._base import dispatch, friendly_errors, parse, parse_sub, run_cell_body, split, store, subparser
+from ._base import (
+    dispatch,
+    friendly_errors,
+    parse,
+    parse_sub,
+    run_cell_body,
+    split,
+    store,
+    subparser,
+    variable,
+)
 
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -49,9 +59,7 @@ def _get(m, rest):
         "--entities", required=True, metavar="DF", help="DataFrame of entity keys and event timestamps"
     )
     a = parse_sub(p, rest)
-    if a.entities not in m.shell.user_ns:
-        raise UsageError(f"--entities {a.entities}: no such variable in the notebook")
-    df = _features().historical(a.refs, m.shell.user_ns[a.entities])
+    df = _features().historical(a.refs, variable(m.shell, a.entities, f"--entities {a.entities}"))
     store(m.shell, a.output, df)
     return None if a.output else df
 
@@ -177,9 +185,7 @@ class FeatureMagics(Magics):
         ttl = parse_ttl(args.ttl)
         value = run_cell_body(self.shell, cell)
         if args.source:
-            if args.source not in self.shell.user_ns:
-                raise UsageError(f"--from {args.source}: no such variable in the notebook")
-            value = self.shell.user_ns[args.source]
+            value = variable(self.shell, args.source, f"--from {args.source}")
         result = _features().register_frame(
             value, args.name, args.entity, args.timestamp, ttl=ttl, description=args.description,
             plan_only=args.plan, materialize=not args.no_materialize,
