@@ -144,7 +144,7 @@ def registered(training_data):
     return ip
 
 
-def running_runs(uri: str | None = None) -> list:
+def running_runs() -> list:
     """Every RUNNING run in the store in force, across experiments."""
     from mlops_magics.tracking import client
 

@@ -16,9 +16,3 @@ class CardView(w.VBox):
         self._details = w.Accordion(children=[self._text], titles=("as text",), selected_index=None)
         super().__init__(children=[self._body, self._details], **kwargs)
         self.add_class("mlops-widget")
-
-    def refresh(self, card) -> None:
-        """Show a newer state of the same object (a run that finished, a server that stopped)."""
-        self.card = card
-        self._body.value = card.to_html()
-        self._text.value = card.to_text()

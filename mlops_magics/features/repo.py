@@ -81,8 +81,3 @@ def registry_lock(ws: Workspace | None = None, timeout: float = 300):
     ws = ws or current()
     ws.feast_dir.mkdir(parents=True, exist_ok=True)
     return FileLock(str(ws.feast_dir / ".registry.lock"), timeout=timeout)
-
-
-def refresh(fs) -> None:
-    """See what other processes wrote to the registry since this store last read it."""
-    fs.refresh_registry()

@@ -104,8 +104,7 @@ class Watch(Result):
         trend = self.trend_svg()
         table = Table(["when", "drift", "share", "drifted columns"], rows, title="recent checks")
         return Card(f"Drift watch {self.deployment}", facts, status=self.state.split(" (")[0], tables=[table],
-                    notes=["drift share over time:"] if trend else [], kind="drift-watch",
-                    links=[])  # fmt: skip
+                    notes=["drift share over time:"] if trend else [], kind="drift-watch")  # fmt: skip
 
     def _html(self) -> str:
         return self.card().to_html() + self.trend_svg()
