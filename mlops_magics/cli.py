@@ -50,14 +50,72 @@ def lineage(ref, as_json):
     """The chain around REF: models:/NAME@ALIAS, deployment:NAME or run:ID."""
     import json
 
-    from .errors import UserInputError
     from .lineage import lineage as walk
 
+    chain = _usage(walk, ref)
+    click.echo(json.dumps(chain.to_dict(), indent=2) if as_json else chain.to_text())
+
+
+def _overrides(pairs) -> dict:
+    from .pipelines.params import parse_value
+
+    return {key: parse_value(value) for key, value in pairs}
+
+
+def _usage(fn, *args, **kwargs):
+    """Call the API; a user mistake becomes click's one-line usage error (exit code 2)."""
+    from .errors import UserInputError
+
     try:
-        chain = walk(ref)
+        return fn(*args, **kwargs)
     except UserInputError as exc:
         raise click.UsageError(str(exc)) from None
-    click.echo(json.dumps(chain.to_dict(), indent=2) if as_json else chain.to_text())
+
+
+@main.command()
+@click.argument("target", type=click.Path(dir_okay=False))
+@click.option("-p", "--parameter", "parameters", nargs=2, multiple=True, metavar="NAME VALUE",
+              help="A parameter (JSON literal, else a string); STEP.NAME for one step only. Repeatable.")
+@click.option("--parallel", default=1, show_default=True, help="Independent steps run at once.")
+@click.option("--timeout", type=float, help="Seconds a cell may run (default: no limit).")
+@click.option("--experiment", help="MLflow experiment of the pipeline run (default: the pipeline's name).")
+@click.option("--engine", type=click.Choice(["local", "kfp", "kfp-local"]), default="local", show_default=True)
+@click.option("--compile", "compile_to", type=click.Path(dir_okay=False), help="kfp: write the pipeline IR YAML here.")
+@click.option("--host", help="kfp: submit to the Kubeflow Pipelines API at this URL.")
+@click.option("--base-image", default=None, help="kfp: container image of the steps (needs papermill).")
+@click.option("--no-progress", is_flag=True, help="No progress bars (one line per step still).")
+def run(target, parameters, parallel, timeout, experiment, engine, compile_to, host, base_image, no_progress):
+    """Run a notebook or a pipeline file (steps with needs:) headless, with parameters.
+
+    \b
+      mlops-magics run notebooks/02_train.ipynb -p C 0.5 -p data_path data/x.csv
+      mlops-magics run notebooks/pipeline.yaml -p data_path data/x.csv --parallel 2
+      mlops-magics run notebooks/pipeline.yaml --engine kfp --compile pipeline.kfp.yaml
+      mlops-magics run notebooks/pipeline.yaml --engine kfp-local
+    """
+    from .pipelines import api
+
+    result = _usage(api.run, target, _overrides(parameters), parallel=parallel, timeout=timeout,
+                    experiment=experiment, engine=engine, compile_to=compile_to, host=host,
+                    base_image=base_image, progress=not no_progress, log=click.echo)  # fmt: skip
+    click.echo(result.card().to_text() if hasattr(result, "card") else str(result))
+    if hasattr(result, "ok") and not result.ok:
+        raise SystemExit(1)
+
+
+@main.command()
+@click.argument("run_id")
+@click.option("--rtol", default=1e-6, show_default=True, help="Relative tolerance for a metric to match.")
+@click.option("--parallel", default=1, show_default=True, help="Independent steps run at once.")
+@click.option("--no-progress", is_flag=True, help="No progress bars.")
+def reproduce(run_id, rtol, parallel, no_progress):
+    """Run pipeline run RUN_ID again from its record; compare its metrics (exit 1 when they differ)."""
+    from .pipelines.reproduce import reproduce as again
+
+    result = _usage(again, run_id, rtol=rtol, parallel=parallel, progress=not no_progress, log=click.echo)
+    click.echo(result.card().to_text())
+    if not result.matches:
+        raise SystemExit(1)
 
 
 @main.command()

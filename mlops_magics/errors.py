@@ -51,3 +51,14 @@ class ServerError(BackendError):
         if self.log_tail:
             lines += ["--- last lines of the server log ---", *self.log_tail.rstrip().splitlines()]
         return lines
+
+
+class PipelineFailed(MLOpsError):
+    """A pipeline step failed (``%mlops run``): a real error, so a notebook running it fails too."""
+
+    def __init__(self, failures: list[str]):
+        self.failures = failures
+        super().__init__("; ".join(failures) or "the pipeline failed")
+
+    def _render_traceback_(self):
+        return [f"PipelineFailed: {f}" for f in self.failures]

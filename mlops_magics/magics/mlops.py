@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
+from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
@@ -49,7 +50,57 @@ def _lineage(magics, rest, args):
     return store(magics.shell, sub.output, lineage(sub.ref))
 
 
-SUBCOMMANDS = {"status": _status, "init": _init, "lineage": _lineage}
+def _click_args(command, prog: str, rest: list[str]) -> dict | None:
+    """Parse ``rest`` with the CLI command itself, so ``%mlops run`` takes exactly its arguments."""
+    import click
+
+    try:
+        return command.make_context(prog, list(rest)).params
+    except click.exceptions.Exit:  # --help printed
+        return None
+    except click.ClickException as exc:
+        raise UsageError(f"{prog}: {exc.format_message()} (type {prog} --help)") from None
+
+
+def _run(magics, rest, args):
+    from IPython.display import display
+
+    from .. import cli
+    from ..errors import PipelineFailed
+    from ..pipelines import api
+
+    p = _click_args(cli.run, "%mlops run", rest)
+    if p is None:
+        return None
+    result = api.run(p["target"], cli._overrides(p["parameters"]), parallel=p["parallel"], timeout=p["timeout"],
+                     experiment=p["experiment"], engine=p["engine"], compile_to=p["compile_to"], host=p["host"],
+                     base_image=p["base_image"], progress=not p["no_progress"])  # fmt: skip
+    store(magics.shell, args.output, result)
+    if getattr(result, "ok", True):
+        return result
+    display(result)
+    raise PipelineFailed(result.failures)
+
+
+def _reproduce(magics, rest, args):
+    from IPython.display import display
+
+    from .. import cli
+    from ..errors import PipelineFailed
+    from ..pipelines.reproduce import reproduce
+
+    p = _click_args(cli.reproduce, "%mlops reproduce", rest)
+    if p is None:
+        return None
+    result = reproduce(p["run_id"], rtol=p["rtol"], parallel=p["parallel"], progress=not p["no_progress"])
+    store(magics.shell, args.output, result)
+    if result.new.ok:
+        return result
+    display(result)
+    raise PipelineFailed(result.new.failures)
+
+
+SUBCOMMANDS = {"status": _status, "init": _init, "lineage": _lineage, "run": _run, "reproduce": _reproduce}
 
 
 @magics_class
@@ -60,7 +111,9 @@ class MLOpsMagics(Magics):
         nargs="?",
         default="status",
         help="status (default): summary card of the workspace | init [PATH]: create the workspace | "
-        "lineage REF: the chain from feature views to drift checks around a model, deployment or run",
+        "lineage REF: the chain from feature views to drift checks around a model, deployment or run | "
+        "run NOTEBOOK|PIPELINE.yaml [-p NAME VALUE ...] [--parallel N]: run headless as a pipeline | "
+        "reproduce RUN_ID: run a pipeline run again and compare its metrics",
     )
     @argument("rest", nargs=argparse.REMAINDER, help="the subcommand's own arguments")
     @argument("-o", "--output", metavar="NAME", help="store the result object in this variable")
@@ -74,6 +127,8 @@ class MLOpsMagics(Magics):
         ``%mlops init [PATH]`` creates the workspace (other magics create it when first needed).
         ``%mlops lineage models:/credit-risk@champion`` (or ``deployment:NAME``, ``run:ID``) shows the
         chain: feature views -> training run -> model versions -> deployments -> drift checks.
+        ``%mlops run notebooks/pipeline.yaml -p data_path data/x.csv --parallel 2`` runs notebooks as a
+        pipeline, as ``mlops-magics run`` does (same arguments); ``%mlops reproduce RUN_ID`` runs one again.
         Settings: ``%config MLOps``.
         """
         args = parse(self.mlops, line, "mlops")

@@ -165,6 +165,9 @@ def run_tags(user_ns: dict | None = None, cell: str | None = None) -> dict[str, 
         tags[f"{TAG}.papermill_parameters"] = json.dumps(params, default=str, sort_keys=True)[:5000]
     if os.environ.get("MLOPS_PIPELINE_RUN_ID"):
         tags[f"{TAG}.pipeline_run"] = os.environ["MLOPS_PIPELINE_RUN_ID"]
+    if os.environ.get("MLOPS_PIPELINE_STEP_RUN_ID"):  # nests under the step's run (mlops-magics run)
+        tags[f"{TAG}.pipeline_step_run"] = os.environ["MLOPS_PIPELINE_STEP_RUN_ID"]
+        tags["mlflow.parentRunId"] = os.environ["MLOPS_PIPELINE_STEP_RUN_ID"]
     versions = package_versions()
     if versions:
         tags[f"{TAG}.packages"] = ",".join(f"{k}=={v}" for k, v in sorted(versions.items()))

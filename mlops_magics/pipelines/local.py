@@ -1,0 +1,208 @@
+"""The local engine: the DAG's steps run with papermill, independent ones in parallel.
+
+One MLflow parent run per pipeline run and a child run per step (``mlflow.parentRunId``); the
+notebooks' own ``%%track`` runs nest under their step's run. Output notebooks are kept in the
+workspace's pipeline run folder and logged as artifacts of the step runs. A failed step is marked
+FAILED with the cell that failed, its dependants are skipped, the others carry on.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import json
+import os
+import shutil
+import time
+import uuid
+from pathlib import Path
+
+from . import params as P
+from . import record as R
+from .engine import StepOutcome, describe, run_notebook
+from .results import PipelineResult
+from .spec import Pipeline
+
+
+def absolute_paths(step_params: dict[str, dict], base: Path) -> dict[str, dict]:
+    """String values naming an existing path (from where the user stands) become absolute: the
+    kernels run in their notebook's folder."""
+    out = {}
+    for step, values in step_params.items():
+        found = R.input_paths(values, base)
+        out[step] = {k: (str(found[k]) if k in found else v) for k, v in values.items()}
+    return out
+
+
+def prepare(pipeline: Pipeline, overrides: dict, folder: Path) -> tuple[dict, dict]:
+    """Checked parameters per step, and the prepared inputs written to ``folder/inputs``."""
+    step_params = absolute_paths(pipeline.step_parameters(overrides), Path.cwd())
+    inputs = {}
+    (folder / "inputs").mkdir(parents=True, exist_ok=True)
+    import nbformat
+
+    for name, step in pipeline.steps.items():
+        inputs[name] = folder / "inputs" / f"{name}.ipynb"
+        nbformat.write(P.prepared(P.load(step.notebook)), inputs[name])
+    return step_params, inputs
+
+
+def run(target, overrides: dict | None = None, *, parallel: int = 1, timeout: float | None = None,
+        experiment: str | None = None, progress: bool = True, log=print, config=None,
+        tags: dict | None = None) -> PipelineResult:  # fmt: skip
+    """Run a pipeline file or a notebook; never raises for a failing step (see ``result.ok``)."""
+    from ..errors import UserInputError
+    from ..tracking.context import process_tags
+    from ..tracking.store import TAG, client, experiment_id, is_embedded, retry_locked
+    from ..workspace import current
+    from .spec import load
+
+    if parallel < 1:
+        raise UserInputError(f"--parallel takes a number of steps at once (1 or more), not {parallel}")
+    pipeline = load(target)
+    overrides = dict(overrides or {})
+    ws = current(config).ensure()
+    folder = ws.pipelines_dir / f"{pipeline.name}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    step_params, inputs = prepare(pipeline, overrides, folder)
+    rec = R.make(pipeline, step_params, overrides)
+    (folder / "record.json").write_text(json.dumps(rec, indent=2, default=str))
+    if pipeline.source.suffix != ".ipynb":
+        shutil.copy(pipeline.source, folder / pipeline.source.name)
+
+    c = client(config)
+    exp = experiment_id(experiment or pipeline.name, config)
+    git = rec["git"]
+    base_tags = {**process_tags(), "mlflow.source.name": str(pipeline.source), f"{TAG}.pipeline": pipeline.name,
+                 f"{TAG}.pipeline_folder": str(folder)}  # fmt: skip
+    if git.get("commit"):
+        base_tags.update({"mlflow.source.git.commit": git["commit"], f"{TAG}.git_commit": git["commit"],
+                          f"{TAG}.git_dirty": str(git["dirty"]).lower()})  # fmt: skip
+    parent = retry_locked(c.create_run)(exp, run_name=pipeline.name,
+                                        tags={**base_tags, f"{TAG}.kind": "pipeline", **(tags or {})})  # fmt: skip
+    parent_id = parent.info.run_id
+    started = time.perf_counter()
+    result = PipelineResult(name=pipeline.name, run_id=parent_id, folder=str(folder))
+    kernel_env = {"MLOPS_HOME": str(ws.root), "MLOPS_PIPELINE_RUN_ID": parent_id,
+                  "MLFLOW_EXPERIMENT_NAME": os.environ.get("MLFLOW_EXPERIMENT_NAME") or (experiment or pipeline.name)}  # fmt: skip
+    if not is_embedded(c.tracking_uri):
+        kernel_env["MLFLOW_TRACKING_URI"] = c.tracking_uri
+    try:
+        pipeline_params = {**pipeline.parameters, **{k: v for k, v in overrides.items()}}
+        _log_params(c, parent_id, pipeline_params)
+        retry_locked(c.log_dict)(parent_id, rec, "pipeline_record.json")
+
+        def one(name: str, position: int) -> StepOutcome:
+            step = pipeline.steps[name]
+            child = retry_locked(c.create_run)(exp, run_name=name, tags={
+                **base_tags, "mlflow.parentRunId": parent_id, f"{TAG}.kind": "pipeline_step",
+                f"{TAG}.pipeline_run": parent_id, f"{TAG}.pipeline_step": name, "mlflow.source.name": str(step.notebook),
+                f"{TAG}.notebook": str(step.notebook)})  # fmt: skip
+            run_id = child.info.run_id
+            _log_params(c, run_id, step_params[name])
+            env = {**kernel_env, "MLOPS_NOTEBOOK_PATH": str(step.notebook), "MLOPS_PIPELINE_STEP_RUN_ID": run_id}
+            bar = {"desc": name, "position": position, "leave": True} if progress else False
+            log(f"{pipeline.name}: step {name} started")
+            outcome = run_notebook(name, inputs[name], folder / f"{name}.ipynb", step_params[name],
+                                   cwd=step.notebook.parent, env=env, timeout=step.timeout or timeout,
+                                   progress_bar=bar)  # fmt: skip
+            outcome.run_id = run_id
+            _finish_step(c, outcome)
+            log(f"{pipeline.name}: step {name} {outcome.status.lower()} in {outcome.seconds:.1f} s"
+                + ("" if outcome.ok else f" — {describe(outcome)}"))  # fmt: skip
+            return outcome
+
+        outcomes = _schedule(pipeline, one, parallel)
+        result.steps = [outcomes[n] for n in pipeline.order()]
+        for s in result.steps:
+            if s.status == "SKIPPED":
+                log(f"{pipeline.name}: step {s.name} skipped — {s.error}")
+        status = "FINISHED" if result.ok else "FAILED"
+    except BaseException:
+        status = "KILLED"
+        raise
+    finally:
+        result.seconds = time.perf_counter() - started
+        if result.failures:
+            retry_locked(c.set_tag)(parent_id, f"{TAG}.error", result.failures[0][:500])
+        retry_locked(c.set_terminated)(parent_id, status)
+        (folder / "result.json").write_text(json.dumps(
+            {"run_id": parent_id, "status": status, "seconds": result.seconds,
+             "steps": [{"name": s.name, "status": s.status, "run_id": s.run_id, "seconds": s.seconds,
+                        "error": s.error, "cell": s.cell} for s in result.steps]}, indent=2))  # fmt: skip
+    return result
+
+
+def _schedule(pipeline: Pipeline, one, parallel: int) -> dict[str, StepOutcome]:
+    """Start each step when its needs have finished, at most ``parallel`` at once."""
+    order = pipeline.order()
+    outcomes: dict[str, StepOutcome] = {}
+    running: dict[cf.Future, str] = {}
+    slots = list(range(parallel))
+    with cf.ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="mlops-step") as pool:
+        while len(outcomes) < len(order):
+            for name in order:
+                if name in outcomes or name in running.values() or len(running) >= parallel:
+                    continue
+                needs = pipeline.steps[name].needs
+                failed = [n for n in needs if n in outcomes and not outcomes[n].ok]
+                if failed:
+                    outcomes[name] = StepOutcome(name, "SKIPPED", kind="skipped",
+                                                 error=f"needs {', '.join(failed)}, which did not finish")  # fmt: skip
+                elif all(n in outcomes for n in needs):
+                    slot = slots.pop(0)
+                    future = pool.submit(one, name, slot)
+                    future.slot = slot
+                    running[future] = name
+            if not running:
+                continue
+            done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
+            for future in done:
+                name = running.pop(future)
+                slots.append(future.slot)
+                outcomes[name] = future.result()
+    return outcomes
+
+
+def _log_params(c, run_id: str, values: dict) -> None:
+    from mlflow.entities import Param
+
+    from ..tracking.store import retry_locked
+
+    items = [Param(k, json.dumps(v) if not isinstance(v, str) else v) for k, v in values.items()]
+    items = [Param(p.key, p.value[:6000]) for p in items]
+    if items:
+        retry_locked(c.log_batch)(run_id, params=items)
+
+
+def _finish_step(c, outcome: StepOutcome) -> None:
+    """Output notebook as artifact; the notebook's own runs: any left RUNNING failed, their metrics
+    copied onto the step run (``RUN_NAME.metric``) for ``reproduce``; the step run's status."""
+    from mlflow.entities import Metric
+
+    from ..tracking.store import TAG, retry_locked
+
+    run_id = outcome.run_id
+    for path in (outcome.output, outcome.output.with_suffix(".kernel.log") if not outcome.ok else None):
+        if path is not None and path.is_file():
+            try:
+                retry_locked(c.log_artifact)(run_id, str(path))
+            except Exception:  # a lost artifact must not hide the step's own outcome
+                pass
+    inner = c.search_runs([e.experiment_id for e in c.search_experiments()],
+                          filter_string=f"tags.`{TAG}.pipeline_step_run` = '{run_id}'",
+                          order_by=["attributes.start_time ASC"], max_results=1000)  # fmt: skip
+    names = [r.info.run_name or r.info.run_id[:8] for r in inner]
+    now = int(time.time() * 1000)
+    metrics = []
+    for i, r in enumerate(inner):
+        if r.info.status == "RUNNING":
+            retry_locked(c.set_tag)(r.info.run_id, f"{TAG}.error", describe(outcome))
+            retry_locked(c.set_terminated)(r.info.run_id, "FAILED")
+        label = names[i] if names.count(names[i]) == 1 else f"{names[i]}#{i}"
+        metrics += [Metric(f"{label}.{k}", v, now, 0) for k, v in r.data.metrics.items()]
+    if metrics:
+        retry_locked(c.log_batch)(run_id, metrics=metrics)
+    if not outcome.ok:
+        retry_locked(c.set_tag)(run_id, f"{TAG}.error", describe(outcome)[:500])
+        if outcome.cell is not None:
+            retry_locked(c.set_tag)(run_id, f"{TAG}.failed_cell", str(outcome.cell))
+    retry_locked(c.set_terminated)(run_id, outcome.status)
