@@ -74,13 +74,24 @@ def _usage(fn, *args, **kwargs):
 
 @main.command()
 @click.argument("target", type=click.Path(dir_okay=False))
-@click.option("-p", "--parameter", "parameters", nargs=2, multiple=True, metavar="NAME VALUE",
-              help="A parameter (JSON literal, else a string); STEP.NAME for one step only. Repeatable.")
+@click.option(
+    "-p",
+    "--parameter",
+    "parameters",
+    nargs=2,
+    multiple=True,
+    metavar="NAME VALUE",
+    help="A parameter (JSON literal, else a string); STEP.NAME for one step only. Repeatable.",
+)
 @click.option("--parallel", default=1, show_default=True, help="Independent steps run at once.")
 @click.option("--timeout", type=float, help="Seconds a cell may run (default: no limit).")
 @click.option("--experiment", help="MLflow experiment of the pipeline run (default: the pipeline's name).")
-@click.option("--engine", type=click.Choice(["local", "kfp", "kfp-local"]), default="local", show_default=True)
-@click.option("--compile", "compile_to", type=click.Path(dir_okay=False), help="kfp: write the pipeline IR YAML here.")
+@click.option(
+    "--engine", type=click.Choice(["local", "kfp", "kfp-local"]), default="local", show_default=True
+)
+@click.option(
+    "--compile", "compile_to", type=click.Path(dir_okay=False), help="kfp: write the pipeline IR YAML here."
+)
 @click.option("--host", help="kfp: submit to the Kubeflow Pipelines API at this URL.")
 @click.option("--base-image", default=None, help="kfp: container image of the steps (needs papermill).")
 @click.option("--no-progress", is_flag=True, help="No progress bars (one line per step still).")

@@ -50,12 +50,21 @@ def _lineage(magics, rest, args):
     return store(magics.shell, sub.output, lineage(sub.ref))
 
 
-def _click_args(command, prog: str, rest: list[str]) -> dict | None:
-    """Parse ``rest`` with the CLI command itself, so ``%mlops run`` takes exactly its arguments."""
+def _click_args(command, prog: str, rest: list[str], args) -> dict | None:
+    """Parse ``rest`` with the CLI command itself, so ``%mlops run`` takes exactly its arguments
+    (plus ``-o NAME``, which goes to ``args.output``)."""
     import click
 
+    rest = list(rest)
+    for flag in ("-o", "--output"):
+        while flag in rest:
+            i = rest.index(flag)
+            if i + 1 >= len(rest):
+                raise UsageError(f"{prog}: {flag} takes a variable name")
+            args.output = rest[i + 1]
+            del rest[i : i + 2]
     try:
-        return command.make_context(prog, list(rest)).params
+        return command.make_context(prog, rest).params
     except click.exceptions.Exit:  # --help printed
         return None
     except click.ClickException as exc:
@@ -69,7 +78,7 @@ def _run(magics, rest, args):
     from ..errors import PipelineFailed
     from ..pipelines import api
 
-    p = _click_args(cli.run, "%mlops run", rest)
+    p = _click_args(cli.run, "%mlops run", rest, args)
     if p is None:
         return None
     result = api.run(p["target"], cli._overrides(p["parameters"]), parallel=p["parallel"], timeout=p["timeout"],
@@ -89,7 +98,7 @@ def _reproduce(magics, rest, args):
     from ..errors import PipelineFailed
     from ..pipelines.reproduce import reproduce
 
-    p = _click_args(cli.reproduce, "%mlops reproduce", rest)
+    p = _click_args(cli.reproduce, "%mlops reproduce", rest, args)
     if p is None:
         return None
     result = reproduce(p["run_id"], rtol=p["rtol"], parallel=p["parallel"], progress=not p["no_progress"])

@@ -20,7 +20,9 @@ def run(target, overrides: dict | None = None, *, engine: str = "local", paralle
 
     if engine == "kfp":
         if not (compile_to or host):
-            raise UserInputError("--engine kfp needs --compile FILE.yaml or --host URL (or use --engine kfp-local)")
+            raise UserInputError(
+                "--engine kfp needs --compile FILE.yaml or --host URL (or use --engine kfp-local)"
+            )
         return kfp.compile_and_submit(target, overrides, compile_to=compile_to, host=host,
                                       base_image=base_image, experiment=experiment, log=log)  # fmt: skip
     if engine == "kfp-local":

@@ -51,7 +51,9 @@ def _register() -> None:
             final = merge_kwargs(kwargs, timeout=execution_timeout, startup_timeout=start_timeout,
                                  kernel_name=kernel_name, log_output=log_output, stdout_file=stdout_file,
                                  stderr_file=stderr_file)  # fmt: skip
-            return PapermillNotebookClient(nb_man, **final).execute(cwd=kernel_cwd, env=kernel_env, stdout=kernel_io, stderr=kernel_io)
+            return PapermillNotebookClient(nb_man, **final).execute(
+                cwd=kernel_cwd, env=kernel_env, stdout=kernel_io, stderr=kernel_io
+            )
 
     papermill_engines.register(ENGINE, KernelEnvEngine)
 
@@ -60,17 +62,26 @@ def run_notebook(name: str, source: Path, output: Path, parameters: dict, *, cwd
                  timeout: float | None = None, progress_bar=False) -> StepOutcome:  # fmt: skip
     """Execute ``source`` (already prepared: parameters cell tagged) into ``output``; never raises for
     what the notebook did, only for a broken set-up."""
-    import papermill as pm
-    from nbclient.exceptions import CellTimeoutError, DeadKernelError
-
     _register()
     started = time.perf_counter()
     outcome = StepOutcome(name=name, status="FINISHED", output=output, parameters=parameters)
-    log = open(output.with_suffix(".kernel.log"), "ab")  # the kernel's own stderr, not ours
+    with open(output.with_suffix(".kernel.log"), "ab") as log:  # the kernel's own stderr, not ours
+        _execute(outcome, source, output, parameters, cwd, {**os.environ, **env}, timeout, progress_bar, log)
+    outcome.seconds = time.perf_counter() - started
+    if outcome.kind:
+        outcome.status = "FAILED"
+        _locate(outcome)
+    return outcome
+
+
+def _execute(outcome, source, output, parameters, cwd, env, timeout, progress_bar, log) -> None:
+    import papermill as pm
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
     try:
         pm.execute_notebook(str(source), str(output), parameters=parameters, engine_name=ENGINE,
                             kernel_name="python3", progress_bar=progress_bar, execution_timeout=timeout,
-                            kernel_cwd=str(cwd), kernel_env={**os.environ, **env}, kernel_io=log)  # fmt: skip
+                            kernel_cwd=str(cwd), kernel_env=env, kernel_io=log)  # fmt: skip
         nb = pm.iorw.load_notebook_node(str(output))
         if nb.metadata.get("papermill", {}).get("exception"):
             outcome.kind = "magic"  # stopped at a cell but did not raise (papermill #501)
@@ -84,13 +95,6 @@ def run_notebook(name: str, source: Path, output: Path, parameters: dict, *, cwd
     except DeadKernelError as exc:
         outcome.kind = "kernel"
         outcome.error = f"the kernel died ({_first_line(exc) or 'no reason given'})"
-    finally:
-        log.close()
-    outcome.seconds = time.perf_counter() - started
-    if outcome.kind:
-        outcome.status = "FAILED"
-        _locate(outcome)
-    return outcome
 
 
 def _first_line(text) -> str:

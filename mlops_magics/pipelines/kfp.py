@@ -77,7 +77,11 @@ def source(pipeline: Pipeline, overrides: dict, inputs: dict[str, Path], *, loca
         if local:
             packages = []
         else:
-            packages = [f"papermill=={version('papermill')}", f"ipykernel=={version('ipykernel')}", *step.packages]
+            packages = [
+                f"papermill=={version('papermill')}",
+                f"ipykernel=={version('ipykernel')}",
+                *step.packages,
+            ]
         image = step.image or base_image or DEFAULT_IMAGE
         timeout = repr(step.timeout) if step.timeout else "None"
         lines += [
@@ -85,7 +89,8 @@ def source(pipeline: Pipeline, overrides: dict, inputs: dict[str, Path], *, loca
             f"@dsl.component(base_image={image!r}, packages_to_install={packages!r},",
             f"               install_kfp_package={not local}, embedded_artifact_path={str(inputs[name])!r})",
             f"def {_ident(name)}(notebook: dsl.EmbeddedInput[dsl.Artifact], output_notebook: dsl.Output[dsl.Artifact]"
-            + "".join(f", {a}" for a in args) + "):",
+            + "".join(f", {a}" for a in args)
+            + "):",
             f'    """Step {name}: papermill runs {step.notebook.name}."""',
             "    import os",
             "    import shutil",
@@ -113,9 +118,12 @@ def source(pipeline: Pipeline, overrides: dict, inputs: dict[str, Path], *, loca
         if step.needs:
             call += ".after(" + ", ".join(f"{_ident(n)}_task" for n in step.needs) + ")"
         calls.append(call)
-        calls.append(f"    {_ident(name)}_task.set_display_name({name!r})")
+        if not local:  # kfp.local warns that it ignores these
+            calls.append(f"    {_ident(name)}_task.set_display_name({name!r})")
         if step.gpu and not local:
-            calls.append(f"    {_ident(name)}_task.set_accelerator_type('nvidia.com/gpu').set_accelerator_limit({step.gpu})")
+            calls.append(
+                f"    {_ident(name)}_task.set_accelerator_type('nvidia.com/gpu').set_accelerator_limit({step.gpu})"
+            )
     signature = ", ".join(f"{k}: {KFP_TYPES[type(v)]} = {v!r}" for k, v in flow.items())
     kfp_name = re.sub(r"[^a-z0-9-]", "-", pipeline.name.lower()).strip("-") or "pipeline"
     lines += ["", "", f"@dsl.pipeline(name={kfp_name!r}, description={f'mlops-magics pipeline {pipeline.name}'!r})",
@@ -164,7 +172,9 @@ def compile_and_submit(target, overrides: dict | None, *, compile_to=None, host=
     folder = _folder(pipeline, config)
     module = build(pipeline, overrides, folder, local=False, base_image=base_image)
     path = compile_to_file(module, Path(compile_to) if compile_to else folder / "pipeline.kfp.yaml")
-    log(f"compiled {pipeline.name} ({len(pipeline.steps)} steps) to {path}; pipeline source {folder / 'pipeline_kfp.py'}")
+    log(
+        f"compiled {pipeline.name} ({len(pipeline.steps)} steps) to {path}; pipeline source {folder / 'pipeline_kfp.py'}"
+    )
     if not host:
         return str(path)
     import kfp
@@ -218,7 +228,9 @@ def run_local(target, overrides: dict | None, *, compile_to=None, config=None, l
         outcome = StepOutcome(name, "FINISHED", output=outputs[-1] if outputs else None)
         _local_outcome(outcome, pipeline, result)
         result.steps.append(outcome)
-    (folder / "result.json").write_text(json.dumps({"steps": [[s.name, s.status, str(s.output)] for s in result.steps]}))
+    (folder / "result.json").write_text(
+        json.dumps({"steps": [[s.name, s.status, str(s.output)] for s in result.steps]})
+    )
     return result
 
 
@@ -234,7 +246,11 @@ def _local_outcome(outcome, pipeline, result) -> None:
         outcome.error = f"needs {', '.join(failed)}, which did not finish"
         return
     if outcome.output is None:
-        outcome.status, outcome.kind, outcome.error = "FAILED", "kernel", "no output notebook (see the kfp.local log)"
+        outcome.status, outcome.kind, outcome.error = (
+            "FAILED",
+            "kernel",
+            "no output notebook (see the kfp.local log)",
+        )
         return
     meta = json.loads(outcome.output.read_text()).get("metadata", {}).get("papermill", {})
     outcome.seconds = meta.get("duration") or 0.0

@@ -98,7 +98,11 @@ def run(target, overrides: dict | None = None, *, parallel: int = 1, timeout: fl
                 f"{TAG}.notebook": str(step.notebook)})  # fmt: skip
             run_id = child.info.run_id
             _log_params(c, run_id, step_params[name])
-            env = {**kernel_env, "MLOPS_NOTEBOOK_PATH": str(step.notebook), "MLOPS_PIPELINE_STEP_RUN_ID": run_id}
+            env = {
+                **kernel_env,
+                "MLOPS_NOTEBOOK_PATH": str(step.notebook),
+                "MLOPS_PIPELINE_STEP_RUN_ID": run_id,
+            }
             bar = {"desc": name, "position": position, "leave": True} if progress else False
             log(f"{pipeline.name}: step {name} started")
             outcome = run_notebook(name, inputs[name], folder / f"{name}.ipynb", step_params[name],

@@ -37,7 +37,11 @@ def parameters_cell(nb) -> int | None:
             return i
     for i, cell in code:
         lines = cell.source.lstrip().splitlines()
-        if lines and lines[0].strip().lower().lstrip("#").strip() == TAG and lines[0].lstrip().startswith("#"):
+        if (
+            lines
+            and lines[0].strip().lower().lstrip("#").strip() == TAG
+            and lines[0].lstrip().startswith("#")
+        ):
             return i
     return None
 

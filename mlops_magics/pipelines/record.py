@@ -113,7 +113,9 @@ def changes(old: dict, new: dict) -> list[str]:
         if new.get("packages", {}).get(k) != v
     ]
     if moved:
-        out.append(f"{len(moved)} package(s) differ: {', '.join(moved[:8])}" + (" ..." if len(moved) > 8 else ""))
+        out.append(
+            f"{len(moved)} package(s) differ: {', '.join(moved[:8])}" + (" ..." if len(moved) > 8 else "")
+        )
     if old.get("python") != new.get("python"):
         out.append(f"Python is {new.get('python')}, the run used {old.get('python')}")
     return out

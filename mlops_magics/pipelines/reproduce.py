@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import tempfile
+from pathlib import Path
 
 from ..errors import UserInputError
 from .results import Reproduction
@@ -52,20 +53,26 @@ def reproduce(run_id: str, *, rtol: float = 1e-6, parallel: int = 1, progress: b
     original = pipeline_run(run_id, config)
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            rec = json.load(open(c.download_artifacts(original.info.run_id, "pipeline_record.json", tmp)))
+            rec = json.loads(
+                Path(c.download_artifacts(original.info.run_id, "pipeline_record.json", tmp)).read_text()
+            )
         except Exception:
-            raise UserInputError(f"run {original.info.run_id} has no pipeline_record.json to reproduce from") from None
-    from pathlib import Path
-
+            raise UserInputError(
+                f"run {original.info.run_id} has no pipeline_record.json to reproduce from"
+            ) from None
     if not Path(rec["source"]).exists():
         raise UserInputError(f"cannot reproduce: the pipeline source {rec['source']} is gone")
-    overrides = {f"{step}.{k}": v for step, body in rec["steps"].items() for k, v in body["parameters"].items()}
+    overrides = {
+        f"{step}.{k}": v for step, body in rec["steps"].items() for k, v in body["parameters"].items()
+    }
     try:
         new = run(rec["source"], overrides, parallel=parallel, progress=progress, log=log, config=config,
                   experiment=c.get_experiment(original.info.experiment_id).name,
                   tags={f"{TAG}.reproduces": original.info.run_id})  # fmt: skip
     except UserInputError as exc:
-        raise UserInputError(f"cannot reproduce {original.info.run_id}: the code it needs has changed ({exc})") from None
+        raise UserInputError(
+            f"cannot reproduce {original.info.run_id}: the code it needs has changed ({exc})"
+        ) from None
     new_rec = json.loads((Path(new.folder) / "record.json").read_text())
     before, after = step_metrics(c, original.info.run_id), step_metrics(c, new.run_id)
     rows = []

@@ -38,10 +38,19 @@ class PipelineResult(Result):
         return Card(
             title=f"pipeline {self.name}",
             status=self.status,
-            facts=[("run", self.run_id), ("engine", self.engine), ("wall time", f"{self.seconds:.1f} s"),
-                   ("folder", self.folder)],  # fmt: skip
-            tables=[Table(["step", "status", "seconds", "run", "output notebook"], rows,
-                          highlight=[i for i, s in enumerate(self.steps) if not s.ok])],  # fmt: skip
+            facts=[
+                ("run", self.run_id),
+                ("engine", self.engine),
+                ("wall time", f"{self.seconds:.1f} s"),
+                ("folder", self.folder),
+            ],
+            tables=[
+                Table(
+                    ["step", "status", "seconds", "run", "output notebook"],
+                    rows,
+                    highlight=[i for i, s in enumerate(self.steps) if not s.ok],
+                )
+            ],
             notes=self.failures + self.notes,
             kind="pipeline",
         )
@@ -61,17 +70,26 @@ class Reproduction(Result):
 
     def card(self) -> Card:
         verdict = "REPRODUCED" if self.matches else "DIFFERENT"
-        notes = [f"changed since the run: {c}" for c in self.changes] or ["code, data and packages as at the run"]
+        notes = [f"changed since the run: {c}" for c in self.changes] or [
+            "code, data and packages as at the run"
+        ]
         if not self.rows:
             notes.append("the run logged no metrics to compare")
         return Card(
             title=f"reproduce {self.original}",
             status=verdict,
-            facts=[("new run", self.new.run_id), ("tolerance", f"relative {self.rtol:g}"),
-                   ("steps", f"{sum(s.ok for s in self.new.steps)}/{len(self.new.steps)} finished")],  # fmt: skip
-            tables=[Table(["step", "metric", "original", "new", "match"],
-                          [[*r[:4], "yes" if r[4] else "NO"] for r in self.rows],
-                          highlight=[i for i, r in enumerate(self.rows) if not r[4]])],  # fmt: skip
+            facts=[
+                ("new run", self.new.run_id),
+                ("tolerance", f"relative {self.rtol:g}"),
+                ("steps", f"{sum(s.ok for s in self.new.steps)}/{len(self.new.steps)} finished"),
+            ],
+            tables=[
+                Table(
+                    ["step", "metric", "original", "new", "match"],
+                    [[*r[:4], "yes" if r[4] else "NO"] for r in self.rows],
+                    highlight=[i for i, r in enumerate(self.rows) if not r[4]],
+                )
+            ],
             notes=notes + self.new.failures,
             kind="reproduce",
         )

@@ -1,0 +1,69 @@
+"""The same DAG compiled for Kubeflow Pipelines, loaded back by kfp, and run with kfp.local."""
+
+from __future__ import annotations
+
+import yaml
+from click.testing import CliRunner
+
+from mlops_magics.cli import main
+
+from pipeline_notebooks import executed_values, notebook
+
+
+def two_steps(tmp_path, extra: str = ""):
+    notebook(tmp_path / "a.ipynb", 'x = 1\nname = "a"', 'print(f"{x=}")\nprint(f"{name=}")')
+    notebook(tmp_path / "b.ipynb", "x = 1\nrate = 0.5", 'print(f"{x=}")\nprint(f"{rate=}")', tag=False)
+    (tmp_path / "p.yaml").write_text(
+        "name: Two Steps\nparameters: {x: 4}\nsteps:\n  first: {notebook: a.ipynb, parameters: {name: fixed}}\n"
+        f"  second: {{notebook: b.ipynb, needs: [first]{extra}}}\n"
+    )
+    return tmp_path / "p.yaml"
+
+
+def test_compile_writes_ir_yaml_that_kfp_loads_back(tmp_path):
+    from kfp import components
+
+    out = tmp_path / "two.kfp.yaml"
+    result = CliRunner().invoke(main, ["run", str(two_steps(tmp_path)), "--engine", "kfp", "--compile", str(out),
+                                       "-p", "second.rate", "0.25", "--base-image", "registry.local/nb:1"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    loaded = components.load_component_from_file(str(out))
+    assert loaded.name == "two-steps"
+    spec = yaml.safe_load(out.read_text())
+    assert spec["root"]["inputDefinitions"]["parameters"]["x"] == {
+        "defaultValue": 4,
+        "isOptional": True,
+        "parameterType": "NUMBER_INTEGER",
+    }
+    tasks = spec["root"]["dag"]["tasks"]
+    assert tasks["step-second"]["dependentTasks"] == ["step-first"]
+    first = tasks["step-first"]["inputs"]["parameters"]
+    assert first["x"] == {"componentInputParameter": "x"}  # the pipeline input flows to the step
+    assert first["name"]["runtimeValue"]["constant"] == "fixed"
+    assert tasks["step-second"]["inputs"]["parameters"]["rate"]["runtimeValue"]["constant"] == 0.25
+    executors = spec["deploymentSpec"]["executors"]
+    assert {e["container"]["image"] for e in executors.values()} == {"registry.local/nb:1"}
+    command = " ".join(executors["exec-step-first"]["container"]["command"])
+    assert "papermill==" in command and "pm.execute_notebook" in command
+    assert "__KFP_EMBEDDED_ARCHIVE_B64" in command  # the notebook travels inside the component
+
+
+def test_kfp_local_runs_a_two_step_pipeline(tmp_path):
+    result = CliRunner().invoke(main, ["run", str(two_steps(tmp_path)), "--engine", "kfp-local", "-p", "x", "6"],
+                                catch_exceptions=False)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    folder = next((tmp_path / ".mlops" / "pipelines").glob("Two Steps-kfp-*"))
+    first = next(folder.glob("outputs/*/step-first/output_notebook"))
+    second = next(folder.glob("outputs/*/step-second/output_notebook"))
+    assert executed_values(first) == {"x": "6", "name": "'fixed'"}
+    assert executed_values(second) == {"x": "6", "rate": "0.5"}
+    assert "FINISHED" in result.output
+
+
+def test_kfp_local_refuses_what_it_cannot_run_before_running(tmp_path):
+    result = CliRunner().invoke(main, ["run", str(two_steps(tmp_path, ", gpu: 1")), "--engine", "kfp-local"])
+    assert result.exit_code == 2
+    assert "--engine kfp-local cannot run step second: it asks for 1 GPU(s)" in result.output
+    assert not list(tmp_path.glob(".mlops/pipelines/*/outputs"))
+    result = CliRunner().invoke(main, ["run", str(two_steps(tmp_path)), "--engine", "kfp"])
+    assert result.exit_code == 2 and "needs --compile FILE.yaml or --host URL" in result.output
