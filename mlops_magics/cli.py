@@ -136,8 +136,15 @@ def reproduce(run_id, rtol, parallel, no_progress):
 def demo(data_path, target, positive_label):
     """Run the credit-risk notebooks end to end on the embedded defaults and print a summary."""
     from .demo import format_summary, run_demo
+    from .errors import PipelineFailed
 
-    click.echo(format_summary(run_demo(data_path, target, positive_label)))
+    try:
+        summary = run_demo(data_path, target, positive_label, log=click.echo)
+    except PipelineFailed as exc:
+        for line in exc.failures:
+            click.echo(line, err=True)
+        raise SystemExit(1) from None
+    click.echo(format_summary(summary))
 
 
 if __name__ == "__main__":  # pragma: no cover
