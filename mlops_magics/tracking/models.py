@@ -14,7 +14,10 @@ a model holding anything else is left to MLflow's inference.
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
+import io
+import warnings
 
 from ..errors import BackendError, UserInputError
 from .results import ModelsTable, RegisteredVersion
@@ -103,6 +106,11 @@ def log_model(model, input_example=None) -> str:
             "model; pass the fitted estimator or pipeline"
         )
     signature = None
+    # MLflow hints, once per model, that integer columns cannot hold missing values at serving time:
+    # a red warning under every %%track cell that has an integer feature. The signature still says int.
+    warnings.filterwarnings(
+        "ignore", message="Hint: Inferred schema contains integer column", category=UserWarning
+    )
     if input_example is not None:
         try:
             signature = infer_signature(input_example, model.predict(input_example))
@@ -170,7 +178,9 @@ def register(run, name: str, alias: str | None = None, config=None):
         raise UserInputError(f"run {run.run_id} has no logged model; log one with %%track ... --model VAR")
     c = client(config)
     try:
-        version = retry_locked(mlflow.register_model)(uri, name, tags={f"{TAG}.run_id": run.run_id})
+        # MLflow prints "Successfully registered model ..." to stderr; the card below says it
+        with contextlib.redirect_stderr(io.StringIO()):
+            version = retry_locked(mlflow.register_model)(uri, name, tags={f"{TAG}.run_id": run.run_id})
         if alias:
             retry_locked(c.set_registered_model_alias)(name, alias, version.version)
     except Exception as exc:
