@@ -129,6 +129,14 @@ def reproduce(run_id, rtol, parallel, no_progress):
         raise SystemExit(1)
 
 
+@main.command("prepare-serving")
+def prepare_serving():
+    """Build the serving environment (MLServer + scikit-learn) now, so the first %deploy does not wait."""
+    from .serving.env import prepare_sklearn_env
+
+    click.echo(f"serving environment: {prepare_sklearn_env(log=click.echo)}")
+
+
 @main.command()
 @click.option("--data-path", default="", help="A credit CSV; default: the German Credit data.")
 @click.option("--target", default="creditability", show_default=True, help="The label column.")

@@ -5,6 +5,7 @@ import json
 import os
 import signal
 import socket
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -189,3 +190,22 @@ def test_exposing_a_server_warns(ip, capsys):
     with pytest.raises(UsageError, match="not found"):  # stops after the warning: the model does not exist
         ip.run_line_magic("deploy", "models:/nothing@here --name exposed --host 0.0.0.0")
     assert "warning: the server binds 0.0.0.0: it is reachable from other machines" in capsys.readouterr().out
+
+
+def test_prepare_serving_builds_the_env_a_tracked_sklearn_model_deploys_with(registered):
+    """Binder's postBuild runs `mlops-magics prepare-serving`: the env it builds must be the one
+    `%deploy` picks for a model `%%track --model` logged, or the first deploy there still builds."""
+    import mlflow
+    from click.testing import CliRunner
+
+    from mlops_magics.cli import main
+    from mlops_magics.serving.env import env_key, requirements_of
+    from mlops_magics.tracking import client
+
+    result = CliRunner().invoke(main, ["prepare-serving"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    prepared = Path(result.output.strip().splitlines()[-1].split(": ", 1)[1])
+    assert (prepared / ".complete").is_file() and (prepared / "bin" / "mlserver").exists()
+    client()
+    model_dir = Path(mlflow.artifacts.download_artifacts("models:/credit-risk/1"))
+    assert env_key(requirements_of(model_dir)) == prepared.name

@@ -86,3 +86,24 @@ def _run(cmd: list[str], call: str) -> None:
         raise BackendError(
             call, (proc.stderr or proc.stdout).strip()[-2000:] or f"exit code {proc.returncode}"
         )
+
+
+def prepare_sklearn_env(log=print) -> Path:
+    """Build ahead of time the venv a pure scikit-learn model logged by ``%%track`` will need (Binder's
+    postBuild runs this, so the first ``%deploy`` there does not wait for it).
+
+    The requirements are read back from a model saved exactly as ``%%track --model`` logs one.
+    """
+    import tempfile
+
+    import mlflow.sklearn
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    from ..tracking.models import _sklearn_requirements
+
+    model = LogisticRegression().fit(np.array([[0.0], [1.0]]), [0, 1])
+    with tempfile.TemporaryDirectory() as tmp:
+        mlflow.sklearn.save_model(model, f"{tmp}/model", pip_requirements=list(_sklearn_requirements()))
+        requirements = requirements_of(Path(tmp) / "model")
+    return ensure_env(requirements, log=log)
