@@ -67,3 +67,18 @@ def test_kfp_local_refuses_what_it_cannot_run_before_running(tmp_path):
     assert not list(tmp_path.glob(".mlops/pipelines/*/outputs"))
     result = CliRunner().invoke(main, ["run", str(two_steps(tmp_path)), "--engine", "kfp"])
     assert result.exit_code == 2 and "needs --compile FILE.yaml or --host URL" in result.output
+
+
+def test_compile_carries_a_steps_image_packages_and_gpus(tmp_path):
+    out = tmp_path / "gpu.kfp.yaml"
+    extra = ", gpu: 1, image: 'reg.local/train:2', packages: [xgboost==2.1.0]"
+    result = CliRunner().invoke(
+        main, ["run", str(two_steps(tmp_path, extra)), "--engine", "kfp", "--compile", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    spec = yaml.safe_load(out.read_text())
+    second = spec["deploymentSpec"]["executors"]["exec-step-second"]["container"]
+    assert second["image"] == "reg.local/train:2"
+    assert second["resources"]["accelerator"]["resourceCount"] == "1"
+    assert "xgboost==2.1.0" in " ".join(second["command"])
+    assert spec["deploymentSpec"]["executors"]["exec-step-first"]["container"]["image"] == "python:3.11"

@@ -111,8 +111,9 @@ def source(pipeline: Pipeline, overrides: dict, inputs: dict[str, Path], *, loca
             "        if os.path.exists(out):  # kept even when a cell failed",
             "            shutil.copyfile(out, output_notebook.path)",
         ]
-        flows = {k for k in values if k in flow and values[k] == step_params[name].get(k) and k not in step.parameters
-                 and f"{name}.{k}" not in overrides}  # fmt: skip
+        flows = {
+            k for k in values if k in flow and k not in step.parameters and f"{name}.{k}" not in overrides
+        }
         call_args = ", ".join(f"{k}={k}" if k in flows else f"{k}={values[k]!r}" for k in values)
         call = f"    {_ident(name)}_task = {_ident(name)}({call_args})"
         if step.needs:

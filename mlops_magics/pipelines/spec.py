@@ -101,8 +101,8 @@ def load(path: str | Path) -> Pipeline:
     """A pipeline file (``.yaml``/``.yml``) or a single notebook (a pipeline of one step)."""
     path = Path(path).resolve()
     if path.suffix == ".ipynb":
-        step = _step(path.stem.replace(" ", "_") if NAME.match(path.stem.replace(" ", "_")) else "notebook",
-                     {"notebook": path.name}, path.parent)  # fmt: skip
+        name = re.sub(r"[^A-Za-z0-9_-]", "_", path.stem)
+        step = _step(name if NAME.match(name) else "notebook", {"notebook": path.name}, path.parent)
         return Pipeline(name=path.stem, source=path, steps={step.name: step})
     if path.suffix not in (".yaml", ".yml"):
         raise UserInputError(f"{path.name}: give a notebook (.ipynb) or a pipeline file (.yaml)")
