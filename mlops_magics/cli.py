@@ -7,7 +7,19 @@ import click
 from ._version import __version__
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """A failing backend (MLflow, kfp, a server) is one line and exit code 1, not a traceback."""
+
+    def invoke(self, ctx):
+        from .errors import MLOpsError
+
+        try:
+            return super().invoke(ctx)
+        except MLOpsError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mlops-magics")
 @click.option("--home", envvar="MLOPS_HOME", help="Workspace folder (default: ./.mlops; env MLOPS_HOME).")
 @click.pass_context

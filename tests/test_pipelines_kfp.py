@@ -82,3 +82,67 @@ def test_compile_carries_a_steps_image_packages_and_gpus(tmp_path):
     assert second["resources"]["accelerator"]["resourceCount"] == "1"
     assert "xgboost==2.1.0" in " ".join(second["command"])
     assert spec["deploymentSpec"]["executors"]["exec-step-first"]["container"]["image"] == "python:3.11"
+
+
+class _FakeKfpApi:
+    """The Kubeflow Pipelines REST API cannot run here (it needs a cluster): this stands in for the four
+    calls ``kfp.Client`` makes to submit, and keeps what it was sent."""
+
+    def __init__(self):
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        posted = self.posted = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _reply(self, body):
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):  # healthz, experiment lookup: nothing there yet
+                self._reply({})
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                posted.append((self.path, body))
+                self._reply(
+                    {"experiment_id": "exp-1", "run_id": "run-42", "display_name": body.get("display_name")}
+                )
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def test_host_submits_the_compiled_pipeline(tmp_path):
+    api = _FakeKfpApi()
+    out = tmp_path / "two.kfp.yaml"
+    try:
+        result = CliRunner().invoke(main, ["run", str(two_steps(tmp_path)), "--engine", "kfp", "--compile", str(out),
+                                           "--host", api.url, "--experiment", "credit"])  # fmt: skip
+    finally:
+        api.server.shutdown()
+    assert result.exit_code == 0, result.output
+    assert f"submitted: run run-42 at {api.url}" in result.output
+    (exp_path, exp), (run_path, run) = api.posted
+    assert exp_path == "/apis/v2beta1/experiments" and exp["display_name"] == "credit"
+    assert run_path == "/apis/v2beta1/runs" and run["experiment_id"] == "exp-1"
+    assert run["pipeline_spec"] == yaml.safe_load(out.read_text())  # exactly what was compiled
+    assert run["display_name"].startswith("Two Steps ")
+
+
+def test_an_unreachable_host_is_one_line_and_exit_code_1(tmp_path):
+    from mlops_magics.servers import free_port
+
+    result = CliRunner().invoke(main, ["run", str(two_steps(tmp_path)), "--engine", "kfp", "--compile",
+                                       str(tmp_path / "x.yaml"), "--host", f"http://127.0.0.1:{free_port()}"])  # fmt: skip
+    assert result.exit_code == 1
+    assert "Error: kfp.Client(http://127.0.0.1:" in result.output and "Traceback" not in result.output

@@ -178,12 +178,20 @@ def compile_and_submit(target, overrides: dict | None, *, compile_to=None, host=
     )
     if not host:
         return str(path)
+    import warnings
+
     import kfp
 
     try:
-        client = kfp.Client(host=host)
-        run = client.create_run_from_pipeline_package(str(path), arguments={},
-                                                      experiment_name=experiment or pipeline.name)  # fmt: skip
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # "works with KFP v2.0.0-beta.2 and later"
+            client = kfp.Client(host=host)
+        run = client.create_run_from_pipeline_package(
+            str(path),
+            arguments={},
+            run_name=f"{pipeline.name} {time.strftime('%Y-%m-%d %H:%M:%S')}",
+            experiment_name=experiment or pipeline.name,
+        )
     except Exception as exc:
         raise BackendError(f"kfp.Client({host}).create_run_from_pipeline_package", exc) from exc
     log(f"submitted: run {run.run_id} at {host}")
