@@ -22,7 +22,7 @@ class StepOutcome:
     status: str  # FINISHED | FAILED | SKIPPED
     output: Path | None = None
     seconds: float = 0.0
-    kind: str | None = None  # cell | magic | kernel | timeout | skipped
+    kind: str | None = None  # cell | magic | kernel | timeout | error | skipped
     error: str | None = None  # one line
     cell: int | None = None  # execution count (In [N]) of the failing cell
     cell_source: str = ""  # its first line
@@ -95,6 +95,9 @@ def _execute(outcome, source, output, parameters, cwd, env, timeout, progress_ba
     except DeadKernelError as exc:
         outcome.kind = "kernel"
         outcome.error = f"the kernel died ({_first_line(exc) or 'no reason given'})"
+    except Exception as exc:  # the kernel did not start, the notebook could not be written, ...
+        outcome.kind = "error"
+        outcome.error = f"{type(exc).__name__}: {_first_line(exc)}"
 
 
 def _first_line(text) -> str:

@@ -105,11 +105,15 @@ def run(target, overrides: dict | None = None, *, parallel: int = 1, timeout: fl
             }
             bar = {"desc": name, "position": position, "leave": True} if progress else False
             log(f"{pipeline.name}: step {name} started")
-            outcome = run_notebook(name, inputs[name], folder / f"{name}.ipynb", step_params[name],
-                                   cwd=step.notebook.parent, env=env, timeout=step.timeout or timeout,
-                                   progress_bar=bar)  # fmt: skip
-            outcome.run_id = run_id
-            _finish_step(c, outcome)
+            try:
+                outcome = run_notebook(name, inputs[name], folder / f"{name}.ipynb", step_params[name],
+                                       cwd=step.notebook.parent, env=env, timeout=step.timeout or timeout,
+                                       progress_bar=bar)  # fmt: skip
+                outcome.run_id = run_id
+                _finish_step(c, outcome)
+            except BaseException:  # never leave the step's run RUNNING
+                retry_locked(c.set_terminated)(run_id, "KILLED")
+                raise
             log(f"{pipeline.name}: step {name} {outcome.status.lower()} in {outcome.seconds:.1f} s"
                 + ("" if outcome.ok else f" — {describe(outcome)}"))  # fmt: skip
             return outcome
