@@ -141,6 +141,7 @@ def _run_node(run_id: str, config) -> tuple[Node, list[dict]]:
         "name": r.name, "status": r.status, "experiment": r.experiment, "notebook": t.get(f"{TAG}.notebook"),
         "cell sha256": (t.get(f"{TAG}.cell_sha256") or "")[:12], "git commit": t.get(f"{TAG}.git_commit"),
         "git dirty": t.get(f"{TAG}.git_dirty"), "pipeline run": t.get(f"{TAG}.pipeline_run"),
+        "pipeline step": t.get(f"{TAG}.pipeline_step"),
         "papermill parameters": t.get(f"{TAG}.papermill_parameters"),
         "params": ", ".join(f"{k}={v}" for k, v in sorted(r.params.items())),
         "metrics": ", ".join(f"{k}={v:.4g}" for k, v in sorted(r.metrics.items()) if not _drift_metric(k)),

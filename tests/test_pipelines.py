@@ -94,6 +94,13 @@ def test_dag_runs_in_parallel_with_parameters_outputs_and_nested_runs(dag):
     assert fit.data.tags["mlops_magics.pipeline_run"] == parent.info.run_id
     assert fit.data.tags["mlops_magics.notebook"] == str(dag.parent / "right.ipynb")
     assert runs["right"].data.metrics == {"fit.score": 10.0}
+    assert fit.data.tags["mlops_magics.pipeline_step"] == "right"
+    notebooks = [a.path for a in c.list_artifacts(parent.info.run_id, "notebooks")]
+    assert notebooks == [f"notebooks/{s}.ipynb" for s in ("join", "left", "prep", "right")]
+    from mlops_magics.lineage import lineage
+
+    chain = lineage(f"run:{fit.info.run_id}").to_text()
+    assert f"pipeline run={parent.info.run_id}" in chain and "pipeline step=right" in chain
     record = json.loads((folder / "record.json").read_text())
     assert record["steps"]["left"]["parameters"] == {"seed": 5, "alpha": 0.5}
     assert record["packages"]["papermill"] and len(record["steps"]["prep"]["notebook_sha256"]) == 64

@@ -102,6 +102,7 @@ def run(target, overrides: dict | None = None, *, parallel: int = 1, timeout: fl
                 **kernel_env,
                 "MLOPS_NOTEBOOK_PATH": str(step.notebook),
                 "MLOPS_PIPELINE_STEP_RUN_ID": run_id,
+                "MLOPS_PIPELINE_STEP": name,
             }
             bar = {"desc": name, "position": position, "leave": True} if progress else False
             log(f"{pipeline.name}: step {name} started")
@@ -111,6 +112,8 @@ def run(target, overrides: dict | None = None, *, parallel: int = 1, timeout: fl
                                        progress_bar=bar)  # fmt: skip
                 outcome.run_id = run_id
                 _finish_step(c, outcome)
+                if outcome.output.is_file():  # the parent holds every step's notebook too
+                    retry_locked(c.log_artifact)(parent_id, str(outcome.output), "notebooks")
             except BaseException:  # never leave the step's run RUNNING
                 retry_locked(c.set_terminated)(run_id, "KILLED")
                 raise

@@ -168,6 +168,8 @@ def run_tags(user_ns: dict | None = None, cell: str | None = None) -> dict[str, 
     if os.environ.get("MLOPS_PIPELINE_STEP_RUN_ID"):  # nests under the step's run (mlops-magics run)
         tags[f"{TAG}.pipeline_step_run"] = os.environ["MLOPS_PIPELINE_STEP_RUN_ID"]
         tags["mlflow.parentRunId"] = os.environ["MLOPS_PIPELINE_STEP_RUN_ID"]
+        if os.environ.get("MLOPS_PIPELINE_STEP"):
+            tags[f"{TAG}.pipeline_step"] = os.environ["MLOPS_PIPELINE_STEP"]
     versions = package_versions()
     if versions:
         tags[f"{TAG}.packages"] = ",".join(f"{k}=={v}" for k, v in sorted(versions.items()))
