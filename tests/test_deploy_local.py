@@ -13,7 +13,7 @@ import psutil
 import pytest
 from IPython.core.error import UsageError
 
-from mlops_magics.errors import ServerError
+from mlops_magics.errors import ServerError, UserInputError
 from mlops_magics.serving import local, v2
 
 
@@ -165,23 +165,37 @@ def test_bad_input(training_data, line, message):
 
 
 EXITING_KERNEL = """
-import psutil
+import sys
 from IPython.core.interactiveshell import InteractiveShell
 sh = InteractiveShell.instance()
 sh.run_line_magic("load_ext", "mlops_magics")
 sh.run_line_magic("deploy", "models:/credit-risk@champion --name exiting -o d")
 print(sh.user_ns["d"].pid, flush=True)
-"""  # the interpreter then exits normally: atexit must stop the server
+sys.stdin.readline()
+"""  # then the interpreter exits normally: atexit must stop the server
 
 
-def test_interpreter_exit_stops_its_servers(registered, tmp_path):
+def test_another_kernels_deployment_is_refused_and_its_exit_stops_it(registered, tmp_path):
     import subprocess
     import sys
 
-    proc = subprocess.run([sys.executable, "-c", EXITING_KERNEL], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=300)  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    pid = int(proc.stdout.strip().splitlines()[-1])
+    proc = subprocess.Popen([sys.executable, "-c", EXITING_KERNEL], cwd=tmp_path, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        lines = iter(proc.stdout.readline, "")
+        line = next((ln for ln in lines if ln.strip().isdigit()), "")  # the server's pid, after the card
+        assert line, proc.stderr.read()[-2000:]
+        pid = int(line)
+        # the same name from this kernel would take over the other kernel's record: refused, nothing touched
+        record = (local._record_path("exiting")).read_text()
+        with pytest.raises(
+            UserInputError, match=f"deployment 'exiting' is served by another process \\(pid {pid}\\)"
+        ):
+            local.deploy("models:/credit-risk@champion", "exiting", log=lambda *_: None)
+        assert local._record_path("exiting").read_text() == record and local.get("exiting").status == "READY"
+    finally:
+        proc.communicate("\n", timeout=120)
+    assert proc.returncode == 0
     assert gone(pid)
     assert local.get("exiting").status == "DEAD"  # reported, not silently kept as READY
 

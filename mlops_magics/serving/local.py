@@ -58,6 +58,15 @@ def deploy(model_uri: str, name: str, port: int | None = None, host: str | None 
         log(f"warning: the server binds {host}: it is reachable from other machines")
     if servers.get(_server_name(name)):
         raise UserInputError(f"deployment {name!r} is already running; stop it with %deploy stop {name}")
+    try:
+        other = get(name, config)
+    except UserInputError:
+        other = None
+    if other is not None and other.status in ("READY", "STARTING"):
+        raise UserInputError(
+            f"deployment {name!r} is served by another process (pid {other.pid}) at {other.url}; "
+            f"stop it with %deploy stop {name}, or give this one another --name"
+        )
     model = resolve_model(model_uri, config)
     folder = current(config).ensure().deployment_dir(name)
     shutil.rmtree(folder / "model", ignore_errors=True)
