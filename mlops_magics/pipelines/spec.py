@@ -59,13 +59,6 @@ class Pipeline:
             pending = [s for s in pending if s not in ready]
         return done
 
-    def dependants(self, name: str) -> set[str]:
-        out, frontier = set(), {name}
-        while frontier:
-            frontier = {s for s, step in self.steps.items() if set(step.needs) & frontier} - out
-            out |= frontier
-        return out
-
     def step_parameters(self, overrides: dict) -> dict[str, dict]:
         """The parameters each step gets, checked against its notebook's defaults.
 
