@@ -233,3 +233,46 @@ def test_mlops_run_magic_takes_the_cli_arguments(ip, tmp_path):
 
     with pytest.raises(UsageError, match="--parallel"):
         ip.run_line_magic("mlops", f"run {nb} --parallel lots")
+
+
+INTERRUPTED = """
+import sys
+from mlops_magics.cli import main
+sys.argv = ["mlops-magics", "run", sys.argv[1], "--parallel", "2", "--no-progress"]
+main()
+"""
+
+
+def test_ctrl_c_stops_the_kernels_and_marks_the_runs(tmp_path):
+    """Ctrl-C while two steps run: their kernels are stopped at once, nothing stays RUNNING."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    notebook(tmp_path / "slow.ipynb", "n = 1", 'print("started", flush=True)', "import time\ntime.sleep(120)")
+    (tmp_path / "p.yaml").write_text(
+        "name: slow\nsteps:\n  a: slow.ipynb\n  b: slow.ipynb\n  c: {notebook: slow.ipynb, needs: [a]}\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", INTERRUPTED, str(tmp_path / "p.yaml")], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    folder = tmp_path / ".mlops" / "pipelines"
+    deadline = time.time() + 120
+    while time.time() < deadline:  # both kernels are in the sleeping cell
+        outs = list(folder.glob("slow-*/[ab].ipynb"))
+        if len(outs) == 2 and all('"started' in p.read_text() for p in outs):
+            break
+        time.sleep(0.5)
+    kernels = [
+        p for p in psutil.Process(proc.pid).children(recursive=True) if "ipykernel" in " ".join(p.cmdline())
+    ]
+    assert len(kernels) == 2
+    started = time.time()
+    proc.send_signal(signal.SIGINT)
+    output, _ = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    assert time.time() - started < 30, output  # not the 120 s the cells would sleep
+    assert not [k for k in kernels if k.is_running() and k.status() != psutil.STATUS_ZOMBIE]
+    runs = runs_by_name()
+    assert runs["slow"].info.status == "KILLED"
+    assert runs["a"].info.status == "FAILED" and runs["b"].info.status == "FAILED" and "c" not in runs

@@ -143,12 +143,17 @@ def run(target, overrides: dict | None = None, *, parallel: int = 1, timeout: fl
 
 
 def _schedule(pipeline: Pipeline, one, parallel: int) -> dict[str, StepOutcome]:
-    """Start each step when its needs have finished, at most ``parallel`` at once."""
+    """Start each step when its needs have finished, at most ``parallel`` at once.
+
+    Interrupted (Ctrl-C) or failing itself, it stops the kernels it started before re-raising: the
+    steps' threads then end at once (their kernels died) instead of running on unattended."""
     order = pipeline.order()
     outcomes: dict[str, StepOutcome] = {}
     running: dict[cf.Future, str] = {}
     slots = list(range(parallel))
-    with cf.ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="mlops-step") as pool:
+    since = time.time()
+    pool = cf.ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="mlops-step")
+    try:
         while len(outcomes) < len(order):
             for name in order:
                 if name in outcomes or name in running.values() or len(running) >= parallel:
@@ -170,7 +175,39 @@ def _schedule(pipeline: Pipeline, one, parallel: int) -> dict[str, StepOutcome]:
                 name = running.pop(future)
                 slots.append(future.slot)
                 outcomes[name] = future.result()
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        stop_kernels(since)
+        pool.shutdown(wait=True)
+        raise
+    pool.shutdown()
     return outcomes
+
+
+def stop_kernels(since: float) -> list[int]:
+    """Terminate the ipykernel processes this process started since ``since``, and what they started
+    (a step's MLServer would outlive a terminated kernel); kill what does not stop within 5 s."""
+    import psutil
+
+    family = []
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            if proc.create_time() >= since - 1 and "ipykernel" in " ".join(proc.cmdline()):
+                family += [proc, *proc.children(recursive=True)]
+        except psutil.Error:
+            continue
+    for proc in family:
+        try:
+            proc.terminate()
+        except psutil.Error:
+            pass
+    _, alive = psutil.wait_procs(family, timeout=5)
+    for proc in alive:
+        try:
+            proc.kill()
+        except psutil.Error:
+            pass
+    return [p.pid for p in family]
 
 
 def _log_params(c, run_id: str, values: dict) -> None:
