@@ -162,6 +162,7 @@ def test_reproduce_matches_then_reports_changed_data_and_code(tmp_path):
     assert same.exit_code == 0, same.output
     assert "REPRODUCED" in same.output and "code, data and packages as at the run" in same.output
     assert "stats.mean" in same.output
+    assert "Downloading artifacts" not in same.output
 
     data.write_text("v\n1\n2\n30\n")
     changed = cli("reproduce", run_id)
