@@ -6,6 +6,7 @@ Environment variables that a tool already honours win over these settings
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
@@ -84,3 +85,19 @@ def get_config() -> MLOps:
     if _standalone is None:
         _standalone = MLOps()
     return _standalone
+
+
+@contextlib.contextmanager
+def environ(keep: tuple[str, ...] = (), **values: str):
+    """Set ``values`` in ``os.environ`` for the block; on leaving it, those keys and the ``keep`` keys
+    (ones a call inside may set, like ``mlflow.set_tracking_uri``) are as they were before."""
+    saved = {key: os.environ.get(key) for key in (*keep, *values)}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

@@ -42,3 +42,22 @@ def test_env_vars_win_over_settings(tmp_path, monkeypatch):
 
 def test_default_home_is_beside_the_notebook(tmp_path):
     assert MLOps().resolved_home() == str(Path(tmp_path) / ".mlops")
+
+
+def test_environ_sets_for_the_block_and_puts_back_what_was_there(monkeypatch):
+    import os
+
+    from mlops_magics.config import environ
+
+    monkeypatch.setenv("MLOPS_T_A", "before")
+    monkeypatch.delenv("MLOPS_T_B", raising=False)
+    monkeypatch.delenv("MLOPS_T_KEEP", raising=False)
+    try:
+        with environ(keep=("MLOPS_T_KEEP",), MLOPS_T_A="in", MLOPS_T_B="in"):
+            assert os.environ["MLOPS_T_A"] == os.environ["MLOPS_T_B"] == "in"
+            os.environ["MLOPS_T_KEEP"] = "set by a call inside"
+            raise RuntimeError("the block fails")
+    except RuntimeError:
+        pass
+    assert os.environ["MLOPS_T_A"] == "before"
+    assert "MLOPS_T_B" not in os.environ and "MLOPS_T_KEEP" not in os.environ

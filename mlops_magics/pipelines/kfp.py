@@ -200,7 +200,6 @@ def compile_and_submit(target, overrides: dict | None, *, compile_to=None, host=
 
 def run_local(target, overrides: dict | None, *, compile_to=None, config=None, log=print):
     """Run the compiled pipeline with ``kfp.local`` (SubprocessRunner, this interpreter)."""
-    import os
 
     from .engine import StepOutcome
     from .results import PipelineResult
@@ -214,22 +213,17 @@ def run_local(target, overrides: dict | None, *, compile_to=None, config=None, l
         compile_to_file(module, Path(compile_to))
     from kfp import local
 
+    from ..config import environ
     from ..workspace import current
 
     root = folder / "outputs"
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root), raise_on_error=False)
-    saved = os.environ.get("MLOPS_HOME")
-    os.environ["MLOPS_HOME"] = str(current(config).ensure().root)  # the steps share this workspace
     started = time.perf_counter()
     try:
-        module.pipeline()
+        with environ(MLOPS_HOME=str(current(config).ensure().root)):  # the steps share this workspace
+            module.pipeline()
     except Exception as exc:
         raise BackendError("kfp.local pipeline run", exc) from exc
-    finally:
-        if saved is None:
-            os.environ.pop("MLOPS_HOME", None)
-        else:
-            os.environ["MLOPS_HOME"] = saved
     result = PipelineResult(name=pipeline.name, run_id=None, folder=str(folder), engine="kfp-local",
                             seconds=time.perf_counter() - started)  # fmt: skip
     for name in pipeline.order():

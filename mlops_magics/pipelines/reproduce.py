@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import tempfile
 from pathlib import Path
 
+from ..config import environ
 from ..errors import UserInputError
 from .results import Reproduction
-
-NO_BAR = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
 
 
 def pipeline_run(run_id: str, config=None):
@@ -54,9 +52,8 @@ def reproduce(run_id: str, *, rtol: float = 1e-6, parallel: int = 1, progress: b
 
     c = client(config)
     original = pipeline_run(run_id, config)
-    bar = os.environ.get(NO_BAR)
-    os.environ[NO_BAR] = "false"  # a progress bar for one small JSON file is noise
-    with tempfile.TemporaryDirectory() as tmp:
+    # a progress bar for one small JSON file is noise
+    with tempfile.TemporaryDirectory() as tmp, environ(MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR="false"):
         try:
             rec = json.loads(
                 Path(c.download_artifacts(original.info.run_id, "pipeline_record.json", tmp)).read_text()
@@ -65,11 +62,6 @@ def reproduce(run_id: str, *, rtol: float = 1e-6, parallel: int = 1, progress: b
             raise UserInputError(
                 f"run {original.info.run_id} has no pipeline_record.json to reproduce from"
             ) from None
-        finally:
-            if bar is None:
-                os.environ.pop(NO_BAR, None)
-            else:
-                os.environ[NO_BAR] = bar
     if not Path(rec["source"]).exists():
         raise UserInputError(f"cannot reproduce: the pipeline source {rec['source']} is gone")
     overrides = {

@@ -15,7 +15,7 @@ import sqlite3
 import time
 import warnings
 
-from ..config import get_config
+from ..config import environ, get_config
 from ..workspace import Workspace, current
 
 TAG = "mlops_magics"  # the tag namespace of everything this package records (see lineage)
@@ -94,14 +94,9 @@ def client(config=None):
     warnings.filterwarnings("ignore", message=".*noload.*", module="mlflow")
     uri = tracking_uri(config)
     if mlflow.get_tracking_uri() != uri or mlflow.get_registry_uri() != uri:
-        saved = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
-        mlflow.set_tracking_uri(uri)
-        mlflow.set_registry_uri(uri)
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        with environ(keep=("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")):
+            mlflow.set_tracking_uri(uri)
+            mlflow.set_registry_uri(uri)
     return mlflow.MlflowClient(uri, registry_uri=uri)
 
 
