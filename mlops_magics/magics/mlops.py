@@ -71,11 +71,22 @@ def _click_args(command, prog: str, rest: list[str], args) -> dict | None:
         raise UsageError(f"{prog}: {exc.format_message()} (type {prog} --help)") from None
 
 
-def _run(magics, rest, args):
+def _shown_or_raised(magics, args, result, failures: list[str]):
+    """``-o NAME``, then the result: returned to be shown, or shown and raised as a real error when a
+    step failed (so a notebook running a pipeline fails too)."""
     from IPython.display import display
 
-    from .. import cli
     from ..errors import PipelineFailed
+
+    store(magics.shell, args.output, result)
+    if not failures:
+        return result
+    display(result)
+    raise PipelineFailed(failures)
+
+
+def _run(magics, rest, args):
+    from .. import cli
     from ..pipelines import api
 
     p = _click_args(cli.run, "%mlops run", rest, args)
@@ -84,29 +95,18 @@ def _run(magics, rest, args):
     result = api.run(p["target"], cli._overrides(p["parameters"]), parallel=p["parallel"], timeout=p["timeout"],
                      experiment=p["experiment"], engine=p["engine"], compile_to=p["compile_to"], host=p["host"],
                      base_image=p["base_image"], progress=not p["no_progress"])  # fmt: skip
-    store(magics.shell, args.output, result)
-    if getattr(result, "ok", True):
-        return result
-    display(result)
-    raise PipelineFailed(result.failures)
+    return _shown_or_raised(magics, args, result, getattr(result, "failures", []))
 
 
 def _reproduce(magics, rest, args):
-    from IPython.display import display
-
     from .. import cli
-    from ..errors import PipelineFailed
     from ..pipelines.reproduce import reproduce
 
     p = _click_args(cli.reproduce, "%mlops reproduce", rest, args)
     if p is None:
         return None
     result = reproduce(p["run_id"], rtol=p["rtol"], parallel=p["parallel"], progress=not p["no_progress"])
-    store(magics.shell, args.output, result)
-    if result.new.ok:
-        return result
-    display(result)
-    raise PipelineFailed(result.new.failures)
+    return _shown_or_raised(magics, args, result, result.new.failures)
 
 
 SUBCOMMANDS = {"status": _status, "init": _init, "lineage": _lineage, "run": _run, "reproduce": _reproduce}

@@ -16,7 +16,6 @@ class PipelineResult(Result):
     steps: list[StepOutcome] = field(default_factory=list)
     seconds: float = 0.0
     engine: str = "local"
-    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -51,7 +50,7 @@ class PipelineResult(Result):
                     highlight=[i for i, s in enumerate(self.steps) if not s.ok],
                 )
             ],
-            notes=self.failures + self.notes,
+            notes=self.failures,
             kind="pipeline",
         )
 
