@@ -122,6 +122,20 @@ class _FakeKfpApi:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
+def test_a_pipeline_input_takes_the_type_of_the_notebook_default(tmp_path):
+    out = tmp_path / "typed.kfp.yaml"
+    # rate is a float in b.ipynb: the JSON literal 1 must become a float input, not an int one
+    result = CliRunner().invoke(main, ["run", str(two_steps(tmp_path)), "--engine", "kfp", "--compile", str(out),
+                                       "-p", "rate", "1"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    spec = yaml.safe_load(out.read_text())
+    rate = spec["root"]["inputDefinitions"]["parameters"]["rate"]
+    assert rate["parameterType"] == "NUMBER_DOUBLE" and rate["defaultValue"] == 1.0
+    assert spec["root"]["dag"]["tasks"]["step-second"]["inputs"]["parameters"]["rate"] == {
+        "componentInputParameter": "rate"
+    }
+
+
 def test_host_submits_the_compiled_pipeline(tmp_path):
     api = _FakeKfpApi()
     out = tmp_path / "two.kfp.yaml"
