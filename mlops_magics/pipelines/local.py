@@ -86,8 +86,7 @@ def run(target, overrides: dict | None = None, *, parallel: int = 1, timeout: fl
     if not is_embedded(c.tracking_uri):
         kernel_env["MLFLOW_TRACKING_URI"] = c.tracking_uri
     try:
-        pipeline_params = {**pipeline.parameters, **{k: v for k, v in overrides.items()}}
-        _log_params(c, parent_id, pipeline_params)
+        _log_params(c, parent_id, {**pipeline.parameters, **overrides})
         retry_locked(c.log_dict)(parent_id, rec, "pipeline_record.json")
 
         def one(name: str, position: int) -> StepOutcome:
