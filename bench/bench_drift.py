@@ -1,6 +1,6 @@
 """%drift's API against raw Evidently (issue #6).
 
-1. 100k rows x 20 numeric columns, half of them shifted: ``monitoring.drift`` (checks, column kinds,
+1. 100k rows x 20 numeric columns, half of them shifted: ``monitoring.check`` (checks, column kinds,
    result, saved HTML report) against ``Report([DataDriftPreset()]).run(...)``, Evidently imported
    before the clock starts on both sides. Goal: ratio <= 1.1.
 2. 1M rows x 50 columns with the default sampling (100k rows per frame): wall time <= 60 s and peak
@@ -34,9 +34,9 @@ CASE = textwrap.dedent(
         Report([DataDriftPreset()]).run(reference_data=ref, current_data=cur)
     else:
         import evidently.presets  # imported before the clock starts, as on the raw side
-        from mlops_magics.monitoring import drift
+        from mlops_magics.monitoring import check
         t = time.perf_counter()
-        r = drift(ref, cur)
+        r = check(ref, cur)
         assert r.dataset_drift or cols < 2
     secs = time.perf_counter() - t
     print(json.dumps({"seconds": secs, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))

@@ -32,7 +32,7 @@ def run(repeat: int = 30) -> str:
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
 
-    from mlops_magics.tracking.models import _sklearn_requirements
+    from mlops_magics.tracking.models import sklearn_requirements
 
     sh = InteractiveShell.instance()
     sh.run_line_magic("load_ext", "mlops_magics")
@@ -58,7 +58,7 @@ def run(repeat: int = 30) -> str:
                 mlflow.log_param("C", g["C"])
                 mlflow.log_metric("auc", g["auc"])
                 sig = infer_signature(X.head(5), g["model"].predict(X.head(5)))
-                kw = {"pip_requirements": list(_sklearn_requirements())} if explicit_reqs else {}
+                kw = {"pip_requirements": list(sklearn_requirements())} if explicit_reqs else {}
                 mlflow.sklearn.log_model(
                     g["model"], name="model", signature=sig, input_example=X.head(5), **kw
                 )

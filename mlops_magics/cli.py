@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ._version import __version__
+from .pipelines.engines import ENGINES
 
 
 class _Group(click.Group):
@@ -35,16 +36,11 @@ def main(ctx, home):
 @click.argument("path", required=False, type=click.Path(file_okay=False))
 def init(path):
     """Create the workspace at PATH (default: the one in force)."""
-    from .status import workspace_status
-    from .workspace import init as init_ws
+    from .status import init as create
 
-    ws = init_ws(path)
-    click.echo(f"workspace ready: {ws.root}")
-    if path:
-        from .config import get_config
-
-        get_config().home = str(ws.root)
-    click.echo(workspace_status().card().to_text())
+    status = create(path)
+    click.echo(f"workspace ready: {status.home}")
+    click.echo(status.card().to_text())
 
 
 @main.command()
@@ -68,12 +64,6 @@ def lineage(ref, as_json):
     click.echo(json.dumps(chain.to_dict(), indent=2) if as_json else chain.to_text())
 
 
-def _overrides(pairs) -> dict:
-    from .pipelines.params import parse_value
-
-    return {key: parse_value(value) for key, value in pairs}
-
-
 def _usage(fn, *args, **kwargs):
     """Call the API; a user mistake becomes click's one-line usage error (exit code 2)."""
     from .errors import UserInputError
@@ -95,11 +85,21 @@ def _usage(fn, *args, **kwargs):
     metavar="NAME VALUE",
     help="A parameter (JSON literal, else a string); STEP.NAME for one step only. Repeatable.",
 )
-@click.option("--parallel", default=1, show_default=True, help="Independent steps run at once.")
-@click.option("--timeout", type=float, help="Seconds a cell may run (default: no limit).")
+@click.option(
+    "--parallel", type=click.IntRange(1, 64), help="local: independent steps run at once (default 1)."
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    help="local: seconds a cell may run (default: no limit).",
+)
 @click.option("--experiment", help="MLflow experiment of the pipeline run (default: the pipeline's name).")
 @click.option(
-    "--engine", type=click.Choice(["local", "kfp", "kfp-local"]), default="local", show_default=True
+    "--engine",
+    type=click.Choice(ENGINES.names()),
+    default="local",
+    show_default=True,
+    help="local: papermill here; kfp: compile/submit to Kubeflow; kfp-local: kfp.local here.",
 )
 @click.option(
     "--compile", "compile_to", type=click.Path(dir_okay=False), help="kfp: write the pipeline IR YAML here."
@@ -116,24 +116,31 @@ def run(target, parameters, parallel, timeout, experiment, engine, compile_to, h
       mlops-magics run notebooks/pipeline.yaml --engine kfp --compile pipeline.kfp.yaml
       mlops-magics run notebooks/pipeline.yaml --engine kfp-local
     """
-    from .pipelines import api
+    from . import pipelines
+    from .pipelines.params import parse_overrides
 
-    result = _usage(api.run, target, _overrides(parameters), parallel=parallel, timeout=timeout,
-                    experiment=experiment, engine=engine, compile_to=compile_to, host=host,
-                    base_image=base_image, progress=not no_progress, log=click.echo)  # fmt: skip
-    click.echo(result.card().to_text() if hasattr(result, "card") else str(result))
-    if hasattr(result, "ok") and not result.ok:
+    result = _usage(pipelines.run, target, parse_overrides(parameters), engine=engine, progress=not no_progress,
+                    log=click.echo, parallel=parallel, timeout=timeout, experiment=experiment, compile_to=compile_to,
+                    host=host, base_image=base_image)  # fmt: skip
+    click.echo(result.card().to_text())
+    if not result.ok:
         raise SystemExit(1)
 
 
 @main.command()
 @click.argument("run_id")
 @click.option("--rtol", default=1e-6, show_default=True, help="Relative tolerance for a metric to match.")
-@click.option("--parallel", default=1, show_default=True, help="Independent steps run at once.")
+@click.option(
+    "--parallel",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Independent steps run at once.",
+)
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 def reproduce(run_id, rtol, parallel, no_progress):
     """Run pipeline run RUN_ID again from its record; compare its metrics (exit 1 when they differ)."""
-    from .pipelines.reproduce import reproduce as again
+    from .pipelines import reproduce as again
 
     result = _usage(again, run_id, rtol=rtol, parallel=parallel, progress=not no_progress, log=click.echo)
     click.echo(result.card().to_text())

@@ -1,7 +1,9 @@
 """The settings behind ``%config MLOps``: one traitlets Configurable.
 
 Environment variables that a tool already honours win over these settings
-(``MLOPS_HOME`` over ``home``, ``MLFLOW_TRACKING_URI`` over ``tracking_uri``).
+(``MLOPS_HOME`` over ``home``, ``MLFLOW_TRACKING_URI`` over ``tracking_uri``). Every other setting takes
+its default from ``MLOPS_<NAME>`` when set (``MLOPS_ONLINE_STORE``, ...): that is how the kernels of a
+pipeline run get the settings of the process that started them (:func:`environment`).
 """
 
 from __future__ import annotations
@@ -56,6 +58,14 @@ class MLOps(Configurable):
         "Set False to see full tracebacks when debugging.",
     ).tag(config=True)
 
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        configured = set(self.config.get(type(self).__name__, {}))
+        for name, trait in self.traits(config=True).items():
+            raw = os.environ.get(env_name(name))
+            if raw is not None and name not in configured and name not in kwargs and name != "home":
+                setattr(self, name, trait.from_string(raw))
+
     def resolved_home(self) -> str:
         """The workspace folder in force: MLOPS_HOME, else ``home``, else ``./.mlops``."""
         env = os.environ.get("MLOPS_HOME", "").strip()
@@ -68,6 +78,23 @@ class MLOps(Configurable):
     def resolved_tracking_uri(self) -> str:
         """MLFLOW_TRACKING_URI, else ``tracking_uri``, else empty (embedded SQLite)."""
         return os.environ.get("MLFLOW_TRACKING_URI", "").strip() or self.tracking_uri
+
+
+def env_name(setting: str) -> str:
+    """``online_store`` -> ``MLOPS_ONLINE_STORE``: a setting's default can come from the environment."""
+    return f"MLOPS_{setting.upper()}"
+
+
+def environment(config: MLOps | None = None) -> dict[str, str]:
+    """The settings in force that differ from their defaults, as environment variables, for processes
+    this one starts (pipeline kernels, servers): they start with the same settings."""
+    config = config or get_config()
+    out = {"MLOPS_HOME": config.resolved_home()}
+    for name, trait in config.traits(config=True).items():
+        value = getattr(config, name)
+        if name != "home" and value != trait.default_value:
+            out[env_name(name)] = str(value)
+    return out
 
 
 _standalone: MLOps | None = None

@@ -62,3 +62,14 @@ class PipelineFailed(MLOpsError):
 
     def _render_traceback_(self):
         return [f"PipelineFailed: {f}" for f in self.failures]
+
+
+class DriftDetected(MLOpsError):
+    """``%drift --fail``: drift was found. A real error (not a UsageError), so papermill and CI fail on it."""
+
+    def __init__(self, message: str, result=None):
+        super().__init__(message)
+        self.result = result
+
+    def _render_traceback_(self):
+        return [f"DriftDetected: {self}"]

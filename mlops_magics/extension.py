@@ -11,11 +11,11 @@ import warnings
 
 from . import magics, servers
 from .config import MLOps
-from .monitoring import watch
+from .monitoring import live
 from .tracking import sweep
 
 ON_LOAD: list = [sweep.on_load]  # runs of kernels that died are marked KILLED (stdlib sqlite3 only)
-ON_UNLOAD: list = [watch.stop_all, servers.stop_all]  # no watch thread or server outlives the extension
+ON_UNLOAD: list = [live.stop_all, servers.stop_all]  # no watch thread or server outlives the extension
 
 
 def _settings(ip) -> MLOps | None:

@@ -10,13 +10,11 @@ changed since the run read it ("outdated").
 from __future__ import annotations
 
 import html
-import json
 from dataclasses import asdict, dataclass, field
 
+from . import refs, schema
 from .display import Card, Result
 from .errors import UserInputError
-from .tracking.store import TAG
-from .workspace import current
 
 KINDS = ("feature_view", "run", "model_version", "deployment", "drift_check")
 TITLES = {"feature_view": "feature views", "run": "training run", "model_version": "model versions",
@@ -104,20 +102,19 @@ def _node_html(n: Node) -> str:
 def lineage(ref: str, config=None) -> Chain:
     """``models:/NAME@ALIAS``, ``models:/NAME/VERSION``, ``deployment:NAME`` or ``run:ID|last``."""
     chain = Chain(ref)
-    if ref.startswith("deployment:"):
+    parsed = refs.parse(ref)
+    if parsed.kind == "deployment":
         from .serving import local
 
-        run_id = local.get(ref.split(":", 1)[1], config).run_id
-    elif ref.startswith("models:/") or ref.startswith("runs:/"):
+        run_id = local.get(parsed.value, config).run_id
+    elif parsed.kind == "model":
         from .serving.models import resolve_model
 
-        run_id = resolve_model(ref, config).run_id
-    elif ref.startswith("run:"):
+        run_id = resolve_model(parsed.value, config).run_id
+    else:
         from .tracking import resolve_run
 
-        run_id = resolve_run(ref.split(":", 1)[1], config).run_id
-    else:
-        raise UserInputError(f"{ref!r}: type models:/NAME@ALIAS, deployment:NAME or run:ID (run:last)")
+        run_id = resolve_run(parsed.value, config).run_id
     if not run_id:
         raise UserInputError(f"{ref} has no training run recorded, so there is no chain to walk")
     run, used = _run_node(run_id, config)
@@ -138,46 +135,42 @@ def _run_node(run_id: str, config) -> tuple[Node, list[dict]]:
         return Node("run", run_id, status="broken", note="the run no longer exists"), []
     t = r.tags
     node = Node("run", run_id, {
-        "name": r.name, "status": r.status, "experiment": r.experiment, "notebook": t.get(f"{TAG}.notebook"),
-        "cell sha256": (t.get(f"{TAG}.cell_sha256") or "")[:12], "git commit": t.get(f"{TAG}.git_commit"),
-        "git dirty": t.get(f"{TAG}.git_dirty"), "pipeline run": t.get(f"{TAG}.pipeline_run"),
-        "pipeline step": t.get(f"{TAG}.pipeline_step"),
-        "papermill parameters": t.get(f"{TAG}.papermill_parameters"),
+        "name": r.name, "status": r.status, "experiment": r.experiment, "notebook": t.get(schema.NOTEBOOK),
+        "cell sha256": (t.get(schema.CELL_SHA256) or "")[:12], "git commit": t.get(schema.GIT_COMMIT),
+        "git dirty": t.get(schema.GIT_DIRTY), "pipeline run": t.get(schema.PIPELINE_RUN),
+        "pipeline step": t.get(schema.PIPELINE_STEP),
+        "papermill parameters": t.get(schema.PAPERMILL_PARAMETERS),
         "params": ", ".join(f"{k}={v}" for k, v in sorted(r.params.items())),
-        "metrics": ", ".join(f"{k}={v:.4g}" for k, v in sorted(r.metrics.items()) if not _drift_metric(k)),
+        "metrics": ", ".join(f"{k}={v:.4g}" for k, v in sorted(r.metrics.items()) if not schema.is_drift_metric(k)),
         "model": r.model_uri,
     })  # fmt: skip
     if r.lifecycle_stage == "deleted":
         node.status, node.note = "broken", "the run was deleted"
     base = ui_url()
     node.link = f"{base}/#/experiments/{r.experiment_id}/runs/{run_id}" if base else None
-    return node, json.loads(t.get(f"{TAG}.features", "[]"))
-
-
-def _drift_metric(name: str) -> bool:
-    """Metrics that %drift logs to the run of a deployed model (they are drift checks, not training)."""
-    return name in ("dataset_drift", "drift_share") or name.startswith("drift_score.")
+    return node, schema.features_used(t)
 
 
 def _feature_nodes(used: list[dict], config) -> list[Node]:
     if not used:
         return []
+    from .features.repo import version_data
     from .features.views import get_view
 
     nodes = []
     for u in used:
         n = Node("feature_view", u["view"], {"version": u.get("version"), "fingerprint": u.get("fingerprint"),
                                              "features": ", ".join(u.get("features", []))})  # fmt: skip
-        data = current(config).feast_data_dir / u["view"] / f"{u.get('fingerprint')}.parquet"
+        data = version_data(u["view"], u.get("fingerprint"), config)
         try:
             view = get_view(u["view"], config)
         except UserInputError:
             n.status, n.note = "broken", "the feature view was deleted"
         else:
-            now_fp = view.tags.get(f"{TAG}.fingerprint")
+            now_fp = schema.view_fingerprint(view.tags)
             if now_fp != u.get("fingerprint"):
                 n.status = "outdated"
-                n.note = f"the view is now version {view.tags.get(f'{TAG}.version')} (fingerprint {now_fp})"
+                n.note = f"the view is now version {schema.view_version(view.tags)} (fingerprint {now_fp})"
         if n.status == "ok" and not data.is_file():
             n.status, n.note = "broken", "the data of this version is gone"
         nodes.append(n)
@@ -185,11 +178,11 @@ def _feature_nodes(used: list[dict], config) -> list[Node]:
 
 
 def _version_nodes(run_id: str, config) -> list[Node]:
-    from .tracking.store import client
+    from .tracking.store import client, quote
 
     c = client(config)
     nodes = []
-    for v in c.search_model_versions(f"run_id = '{run_id}'"):
+    for v in c.search_model_versions(f"run_id = {quote(run_id)}"):
         aliases = ", ".join(f"@{a}" for a in (c.get_registered_model(v.name).aliases or {})
                             if str(c.get_registered_model(v.name).aliases[a]) == str(v.version))  # fmt: skip
         nodes.append(
@@ -209,25 +202,21 @@ def _deployment_nodes(run_id: str, config) -> list[Node]:
                                                "model": d.model_uri, "created": d.created}, status=status,
                         note="the server died" if status == "broken" else "")  # fmt: skip
             nodes.append(node)
-    folder = current(config).deployments_dir
-    for target in ("seldon", "kserve"):
-        for path in sorted(folder.glob(f"*/{target}.yaml")):
-            if f"mlops-magics/run-id: {run_id}" in path.read_text():
-                nodes.append(Node("deployment", f"{path.parent.name} ({target})", {"target": target,
-                                  "manifests": str(path)}))  # fmt: skip
+    from .serving.manifests import for_run
+
+    for name, target, path in for_run(run_id, config):
+        nodes.append(Node("deployment", f"{name} ({target})", {"target": target, "manifests": str(path)}))
     return nodes
 
 
 def _drift_nodes(run_id: str, deployments: list[str], config) -> list[Node]:
+    from .monitoring.snapshots import checks_for
+
     nodes = []
-    for path in sorted((current(config).monitoring_dir / "history").glob("*.jsonl")):
-        for line in path.read_text().splitlines():
-            rec = json.loads(line)
-            meta = rec.get("metadata", {})
-            if meta.get("deployment") in deployments or meta.get("run_id") == run_id \
-                    or meta.get("reference_run") == run_id:  # fmt: skip
-                nodes.append(Node("drift_check", f"{path.stem} @ {rec['when']}", {
-                    "verdict": "DRIFT" if rec["dataset_drift"] else "no drift", "share": f"{rec['drift_share']:.0%}",
-                    "drifted": ", ".join(rec.get("drifted", [])), "deployment": meta.get("deployment"),
-                    "report": rec.get("report")}))  # fmt: skip
+    for name, rec in checks_for(run_id, deployments, config):
+        meta = rec.get("metadata", {})
+        nodes.append(Node("drift_check", f"{name} @ {rec['when']}", {
+            "verdict": "DRIFT" if rec["dataset_drift"] else "no drift", "share": f"{rec['drift_share']:.0%}",
+            "drifted": ", ".join(rec.get("drifted", [])), "deployment": meta.get("deployment"),
+            "report": rec.get("report")}))  # fmt: skip
     return nodes

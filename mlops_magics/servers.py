@@ -11,7 +11,6 @@ from __future__ import annotations
 import atexit
 import os
 import re
-import signal
 import socket
 import subprocess
 import time
@@ -19,13 +18,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ServerError
+from . import procs
+from .display import Card, Result
+from .errors import ServerError, UserInputError
 
 _RUNNING: dict[str, tuple[Server, subprocess.Popen]] = {}
 
 
 @dataclass
-class Server:
+class Server(Result):
     name: str
     cmd: list[str]
     host: str
@@ -33,6 +34,7 @@ class Server:
     log_path: Path
     pid: int = 0
     started: float = field(default_factory=time.time)
+    status: str = "RUNNING"  # RUNNING | STOPPED
 
     @property
     def url(self) -> str:
@@ -40,12 +42,19 @@ class Server:
         return f"http://{host}:{self.port}"
 
     def alive(self) -> bool:
-        import psutil
+        return procs.alive(self.pid)
 
-        try:
-            return psutil.Process(self.pid).status() != psutil.STATUS_ZOMBIE
-        except psutil.NoSuchProcess:
-            return False
+    def card(self) -> Card:
+        facts = [("url", self.url), ("pid", self.pid), ("log", str(self.log_path))]
+        return Card(self.name, facts, status=self.status, links=[(self.name, self.url)] if self.status == "RUNNING"
+                    else [], kind="server")  # fmt: skip
+
+
+def check_port(port: int | None) -> int | None:
+    """A port a user gave: 1 to 65535 (0 or None: pick a free one)."""
+    if port is not None and not 0 <= int(port) <= 65535:
+        raise UserInputError(f"--port {port}: a port is a number from 1 to 65535")
+    return port or None
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -107,6 +116,7 @@ def start(
     cwd: str | os.PathLike | None = None,
 ) -> Server:
     """Start ``cmd`` and wait until ``ready(server)`` is true; stop it and raise if it never is."""
+    check_port(port)
     if name in _RUNNING and _RUNNING[name][0].alive():
         raise ServerError(
             f"start {name}", f"a server named {name!r} is already running at {_RUNNING[name][0].url}"
@@ -146,43 +156,19 @@ def start(
         time.sleep(0.25)
 
 
-def stop(name: str, grace: float = 10) -> bool:
-    """Stop a server and all its children; True if one was running."""
+def stop(name: str, grace: float = 10) -> Server | None:
+    """Stop a server and all its children; the server (now STOPPED), or None if none was running."""
     entry = _RUNNING.pop(name, None)
     if entry is None:
-        return False
-    _, proc = entry
-    _terminate_tree(proc, grace)
-    return True
-
-
-def _terminate_tree(proc: subprocess.Popen, grace: float) -> None:
-    import psutil
-
-    try:
-        parent = psutil.Process(proc.pid)
-        family = [parent, *parent.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        family = []
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)  # its own session: the group is the server and its workers
-    except (ProcessLookupError, PermissionError):
-        pass
-    for p in family:
-        try:
-            p.terminate()
-        except psutil.NoSuchProcess:
-            pass
-    _, alive = psutil.wait_procs(family, timeout=grace)
-    for p in alive:
-        try:
-            p.kill()
-        except psutil.NoSuchProcess:
-            pass
+        return None
+    server, proc = entry
+    procs.terminate_tree(proc.pid, grace, group=True)  # its own session: the group is it and its workers
     try:
         proc.wait(timeout=grace)
     except subprocess.TimeoutExpired:
         proc.kill()
+    server.status = "STOPPED"
+    return server
 
 
 def running() -> dict[str, Server]:

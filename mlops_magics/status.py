@@ -22,12 +22,13 @@ class WorkspaceStatus(Result):
     exists: bool
     backends: dict[str, str] = field(default_factory=dict)
     counts: dict[str, object] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     def card(self) -> Card:
         facts = [("workspace", self.home + ("" if self.exists else "  (not created yet)"))]
         facts += [(f"{part}", where) for part, where in self.backends.items()]
         facts += [(name, count) for name, count in self.counts.items()]
-        return Card("mlops_magics workspace", facts, kind="workspace")
+        return Card("mlops_magics workspace", facts, notes=self.notes, kind="workspace")
 
 
 def redact(uri: str) -> str:
@@ -82,6 +83,8 @@ def _feature_view_count(ws: Workspace):
 
 def workspace_status(config=None) -> WorkspaceStatus:
     from .config import get_config
+    from .monitoring.snapshots import count as count_snapshots
+    from .monitoring.snapshots import evidently_dir
 
     config = config or get_config()
     ws = current(config)
@@ -91,7 +94,7 @@ def workspace_status(config=None) -> WorkspaceStatus:
         "tracking": redact(tracking) or f"MLflow on SQLite (embedded): {ws.mlflow_db}",
         "features": f"Feast repo {ws.feast_dir}, online store: {online}",
         "serving": f"MLServer, local processes on {config.serving_host}",
-        "monitoring": f"Evidently workspace {ws.monitoring_dir}",
+        "monitoring": f"Evidently workspace {evidently_dir(config)} (evidently ui --workspace ...)",
     }
     runs, models = _mlflow_counts(ws, tracking)
     counts = {
@@ -99,6 +102,29 @@ def workspace_status(config=None) -> WorkspaceStatus:
         "registered models": models,
         "feature views": _feature_view_count(ws),
         "deployments": len(list(ws.deployments_dir.glob("*/deployment.json"))),
-        "drift snapshots": len(list(ws.monitoring_dir.glob("*/snapshots/*.json"))),
+        "drift snapshots": count_snapshots(config),
     }
     return WorkspaceStatus(str(ws.root), ws.exists, backends, counts)
+
+
+def init(path=None, config=None) -> WorkspaceStatus:
+    """Create the workspace at ``path`` (or the one in force) and work in it from now on in this process,
+    unless ``MLOPS_HOME`` pins another; its summary."""
+    import os
+
+    from .config import get_config
+    from .workspace import init as create
+
+    config = config or get_config()
+    ws = create(path, config)
+    notes = []
+    if path:
+        if os.environ.get("MLOPS_HOME"):
+            notes.append(
+                f"created {ws.root}; MLOPS_HOME={os.environ['MLOPS_HOME']} is still the workspace in force"
+            )
+        else:
+            config.home = str(ws.root)
+    status = workspace_status(config)
+    status.notes = notes
+    return status

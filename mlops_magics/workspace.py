@@ -21,9 +21,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from .errors import UserInputError
 
 LAYOUT_VERSION = 1
 _SUBDIRS = ("mlflow/artifacts", "feast/data", "deployments", "monitoring", "pipelines", "envs", "logs")
@@ -119,6 +122,20 @@ class Workspace:
 
     def read_meta(self) -> dict:
         return json.loads(self.marker.read_text()) if self.exists else {}
+
+
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+
+
+def check_name(name, what: str, example: str = "credit-risk") -> str:
+    """A name that becomes a file or folder in the workspace: letters, digits, '_', '.', '-', at most 100
+    characters, not starting with a dot, so it can never point outside the workspace."""
+    if not isinstance(name, str) or not _SAFE_NAME.fullmatch(name) or ".." in name:
+        shown = repr(name) if len(str(name)) <= 60 else repr(str(name)[:57] + "...")
+        raise UserInputError(
+            f"{what} {shown}: use up to 100 letters, digits, '_', '.' or '-' (no '/' or '..'), e.g. {example}"
+        )
+    return name
 
 
 def current(config=None) -> Workspace:

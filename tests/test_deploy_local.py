@@ -154,7 +154,7 @@ def test_dead_server_is_reported_and_unload_stops_servers(registered, no_orphans
         ("stop", "takes a deployment name or --all"),
         ("status", "the following arguments are required: name"),
         ("not_a_var --name q", "neither a model URI"),
-        ("models:/credit-risk@champion --name q --storage-uri s3://b/c", "are for --target seldon or kserve"),
+        ("models:/credit-risk@champion --name q --storage-uri s3://b/c", "is for --target seldon or kserve"),
     ],
 )
 def test_bad_input(training_data, line, message):

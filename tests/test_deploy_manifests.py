@@ -1,4 +1,4 @@
-"""%deploy --target seldon|kserve: manifests validated against the real CRD schemas in ../shared/schemas."""
+"""%deploy --target seldon|kserve: manifests validated against the real CRD schemas in tests/schemas."""
 
 import functools
 
@@ -9,7 +9,7 @@ from IPython.core.error import UsageError
 
 from conftest import ROOT
 
-SCHEMAS = ROOT.parent / "shared" / "schemas"
+SCHEMAS = ROOT / "tests" / "schemas"
 CRDS = {
     ("mlops.seldon.io/v1alpha1", "Model"): "seldon-core-v2.models.crd.yaml",
     ("mlops.seldon.io/v1alpha1", "Experiment"): "seldon-core-v2.experiments.crd.yaml",

@@ -13,7 +13,7 @@ import pytest
 from IPython.core.error import UsageError
 
 from mlops_magics import servers
-from mlops_magics.monitoring.drift import DriftDetected
+from mlops_magics.errors import DriftDetected
 
 
 def frames(n=1500, seed=0):
@@ -152,7 +152,7 @@ def test_papermill_keeps_static_fallback_and_fails_on_drift(tmp_path):
     assert proc.returncode != 0 and "DriftDetected" in proc.stderr
     out = nbformat.read(tmp_path / "out.ipynb", 4)
     drift_cell = next(c for c in out.cells if c.source == "%drift ref new")
-    data = next(o for o in drift_cell.outputs if o.output_type == "display_data")["data"]
+    data = next(o for o in drift_cell.outputs if o.output_type in ("display_data", "execute_result"))["data"]
     assert "image/png" in data and "mlops-drift" in data["text/html"] and ".html" in data["text/plain"]
     assert not next(
         c for c in out.cells if c.source.startswith("print")
@@ -183,7 +183,7 @@ def test_run_reference_reads_the_training_features_back(ip):
 
 
 def test_watch_updates_in_the_background_and_stops(registered):
-    from mlops_magics.monitoring import watch
+    from mlops_magics import monitoring
     from mlops_magics.serving import local
 
     ip = registered
@@ -194,11 +194,14 @@ def test_watch_updates_in_the_background_and_stops(registered):
         X = ip.user_ns["X"]
         local.predict("w", X.iloc[:40])
         w = ip.run_line_magic("drift", "watch deployment:w --every 1s --reference X --min-rows 30 -o w")
-        assert w is ip.user_ns["w"] and watch.wait_for(w, 1, timeout=60)
+        assert w is ip.user_ns["w"] and w.wait_for(1, timeout=60)
         assert not w.checks[-1].dataset_drift
         local.predict("w", X.assign(a=X.a + 5, b=X.b - 5))  # the traffic shifts while the watch runs
-        assert watch.wait_for(w, len(w.checks) + 2, timeout=60)
+        assert w.wait_for(len(w.checks) + 1, timeout=60)
         assert w.checks[-1].dataset_drift and w.state == "WATCHING"
+        n = len(w.checks)
+        time.sleep(3.5)  # three intervals without new requests: no new check, and only the latest keeps its report
+        assert len(w.checks) == n and w.checks[0].snapshot is None and w.checks[-1].snapshot is not None
         assert "<polyline" in w._repr_mimebundle_()["text/html"]  # the trend of the drift share
         ip.run_line_magic("drift", "watch --stop")
         assert not w.running and w.state == "STOPPED"
@@ -210,15 +213,15 @@ def test_watch_updates_in_the_background_and_stops(registered):
             time.sleep(0.2)
         assert not w2.running and w2.state == "DEPLOYMENT STOPPED"
     finally:
-        watch.stop_all()
+        monitoring.stop_watch()
         local.stop_all()
 
 
 def test_full_report_is_written_when_first_needed(tmp_path):
-    from mlops_magics.monitoring import drift
+    from mlops_magics.monitoring import check
 
     ref, _, shifted = frames(300)
-    r = drift(ref, shifted)
+    r = check(ref, shifted)
     assert not Path(r.planned_report).exists()  # computing the check does not render 5 MB of HTML
     assert "full report" in r.card().to_text()  # showing it names, and so writes, the report
     assert Path(r.report_path).is_file() and r.report_path == r.planned_report

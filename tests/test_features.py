@@ -277,7 +277,7 @@ def test_concurrent_apply_keeps_both_views(tmp_path):
     assert [v.name for v in features.list_views().views] == ["view_a", "view_b"]
     for name in ("view_a", "view_b"):
         got = features.online([f"{name}:{name}_value"], [{"applicant_id": 19}])
-        assert got[f"{name}_value"] == [19.0]
+        assert got[f"{name}_value"].tolist() == [19.0]
 
 
 def test_mlops_card_counts_feature_views_once_feast_is_loaded(fip):

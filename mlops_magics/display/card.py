@@ -167,3 +167,54 @@ class Result:
 
     def __str__(self) -> str:
         return self.card().to_text()
+
+
+@dataclass
+class Outcome(Result):
+    """What a command with a side effect did: ``Outcome("stopped", ["credit-risk"], "deployments")``.
+
+    Side-effect commands (stop, materialize, delete, ui --stop) return one, so every magic returns a
+    result object; it renders as one line."""
+
+    action: str
+    names: list[str] = field(default_factory=list)
+    what: str = ""
+    facts: list[tuple[str, Any]] = field(default_factory=list)
+
+    def card(self) -> Card:
+        done = ", ".join(self.names) or "nothing"
+        title = f"{self.what}: {self.action} {done}" if self.what else f"{self.action}: {done}"
+        return Card(title, self.facts, kind="outcome")
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __iter__(self):
+        return iter(self.names)
+
+
+@dataclass
+class Stored(Result):
+    """``-o NAME`` of data (a DataFrame): one line saying what was stored, instead of the data."""
+
+    name: str
+    value: Any = field(repr=False)
+
+    def describe(self) -> str:
+        v = self.value
+        shape = getattr(v, "shape", None)
+        if shape is not None and len(shape) == 2 and hasattr(v, "columns"):
+            cols = [str(c) for c in v.columns]
+            shown = ", ".join(cols[:8]) + (f", ... ({len(cols)} columns)" if len(cols) > 8 else "")
+            return f"{type(v).__name__}, {shape[0]:,} rows x {shape[1]} columns: {shown}"
+        if hasattr(v, "__len__"):
+            return f"{type(v).__name__} of {len(v):,} items"
+        return type(v).__name__
+
+    def card(self) -> Card:
+        return Card(f"stored {self.name}: {self.describe()}", kind="stored")
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        text = self.card().title
+        return {"text/plain": text, "text/html": f"<div class='mlops-stored' style='color:#57606a;font-size:12px'>"
+                                                  f"{html.escape(text)}</div>"}  # fmt: skip

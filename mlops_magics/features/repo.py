@@ -16,6 +16,7 @@ from ..workspace import Workspace, current
 
 PROJECT = "mlops"
 _stores: dict[tuple, object] = {}
+_checked_refs: dict[tuple, list[str]] = {}  # (workspace, refs) -> feature refs checked against its registry
 
 
 def online_store_config(spec: str, ws: Workspace) -> dict:
@@ -81,3 +82,24 @@ def registry_lock(ws: Workspace | None = None, timeout: float = 300):
     ws = ws or current()
     ws.feast_dir.mkdir(parents=True, exist_ok=True)
     return FileLock(str(ws.feast_dir / ".registry.lock"), timeout=timeout)
+
+
+def checked_refs(refs: list[str], check, config=None) -> list[str]:
+    """``check(refs)`` once per workspace and list of refs (the online path must stay close to raw Feast)."""
+    key = (current(config or get_config()).root, tuple(refs))
+    if key not in _checked_refs:
+        _checked_refs[key] = check(refs)
+    return _checked_refs[key]
+
+
+def forget_checked_refs(config=None) -> None:
+    """After an apply or delete, refs must be checked against the registry again."""
+    root = current(config or get_config()).root
+    for key in [k for k in _checked_refs if k[0] == root]:
+        del _checked_refs[key]
+
+
+def version_data(view: str, fingerprint: str, config=None):
+    """The parquet file that holds the data of one version of a view (kept, so a run's training data can
+    be read back exactly: monitoring uses it for ``run:ID`` drift references)."""
+    return current(config or get_config()).feast_data_dir / view / f"{fingerprint}.parquet"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .. import schema
 from ..display import Card, Result, Table
-from ..tracking.store import TAG
 
 
 @dataclass
@@ -56,19 +56,19 @@ class FeatureViewResult(Result):
 
     @classmethod
     def from_view(cls, view, sample=None, plan=None, applied=True) -> FeatureViewResult:
-        tags = view.tags or {}
+        info = schema.view_info(view.tags)
         source = view.batch_source
         return cls(
             name=view.name,
             entity=", ".join(view.entities),
             timestamp=getattr(source, "timestamp_field", "") or "",
             schema={f.name: str(f.dtype) for f in view.features},
-            rows=int(tags[f"{TAG}.rows"]) if f"{TAG}.rows" in tags else None,
-            entities=int(tags[f"{TAG}.entities"]) if f"{TAG}.entities" in tags else None,
-            time_min=tags.get(f"{TAG}.time_min"),
-            time_max=tags.get(f"{TAG}.time_max"),
-            fingerprint=tags.get(f"{TAG}.fingerprint"),
-            version=int(tags[f"{TAG}.version"]) if f"{TAG}.version" in tags else None,
+            rows=info["rows"],
+            entities=info["entities"],
+            time_min=info["time_min"],
+            time_max=info["time_max"],
+            fingerprint=info["fingerprint"],
+            version=info["version"],
             ttl=str(view.ttl) if view.ttl else "no limit",
             sample=sample,
             plan=plan,

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
+from .. import schema
 from ..errors import BackendError, UserInputError
-from ..tracking.store import TAG
-from .repo import store
+from .repo import checked_refs, store
 from .views import get_view
-
-_checked: dict[tuple, list[str]] = {}  # refs already checked against the registry -> feature list
 
 
 def parse_refs(refs: list[str], config=None) -> tuple[list[str], list]:
@@ -32,7 +30,7 @@ def parse_refs(refs: list[str], config=None) -> tuple[list[str], list]:
 
 def _lineage(views) -> list[dict]:
     return [
-        {"view": v.name, "version": v.tags.get(f"{TAG}.version"), "fingerprint": v.tags.get(f"{TAG}.fingerprint"),
+        {"view": v.name, "version": (v.tags or {}).get(schema.VIEW_VERSION), "fingerprint": schema.view_fingerprint(v.tags),
          "features": list(names), "entities": list(v.entities)}
         for v, names in views
     ]  # fmt: skip
@@ -42,7 +40,7 @@ def historical(refs: list[str], entity_df, config=None):
     """Point-in-time correct features for each (entity, timestamp) row of ``entity_df``."""
     import pandas as pd
 
-    from ..session import record_features
+    from ..tracking.inputs import record_features
 
     if not isinstance(entity_df, pd.DataFrame) or entity_df.empty:
         raise UserInputError("--entities must name a non-empty DataFrame of entity keys and event timestamps")
@@ -65,23 +63,20 @@ def historical(refs: list[str], entity_df, config=None):
     return df
 
 
-def online(refs: list[str], entity_rows: list[dict], config=None) -> dict:
-    """Latest feature values for each entity row, as {column: [values]} (Feast's own to_dict)."""
+def online(refs: list[str], entity_rows: list[dict], config=None):
+    """Latest feature values for each entity row, as a DataFrame (one row per entity row)."""
+    import pandas as pd
+
+    if not entity_rows:
+        raise UserInputError("name the entities to look up, e.g. --entity applicant_id=17")
     features = _online_refs(refs, config)
     try:
-        return store(config).get_online_features(features=features, entity_rows=entity_rows).to_dict()
+        values = store(config).get_online_features(features=features, entity_rows=entity_rows).to_dict()
     except Exception as exc:
         raise BackendError("feast.FeatureStore.get_online_features", exc) from exc
+    return pd.DataFrame(values)
 
 
 def _online_refs(refs: list[str], config=None) -> list[str]:
     """Checked once per list of refs (the lookup path must stay within 0.5 ms of raw Feast)."""
-    key = tuple(refs)
-    if key not in _checked:
-        _checked[key] = parse_refs(refs, config)[0]
-    return _checked[key]
-
-
-def forget_checked_refs() -> None:
-    """After an apply or delete, refs must be checked against the registry again."""
-    _checked.clear()
+    return checked_refs(refs, lambda r: parse_refs(r, config)[0], config)

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from .. import schema
+from ..display import Outcome
 from ..errors import BackendError, UserInputError
-from ..tracking.store import TAG
 from ..workspace import current
 from . import frames
-from .repo import registry_lock, store
+from .repo import forget_checked_refs, registry_lock, store, version_data
 from .results import FeatureViewResult, Plan, ViewsTable
 
 FEAST_KINDS = ("Entity", "FeatureView", "BatchFeatureView", "OnDemandFeatureView", "StreamFeatureView",
@@ -65,7 +66,7 @@ def plan(fs, objects: list) -> Plan:
             retyped = sorted(
                 f"{k}: {old_f[k]} -> {new_f[k]}" for k in set(new_f) & set(old_f) if new_f[k] != old_f[k]
             )
-            old_fp, new_fp = old.tags.get(f"{TAG}.fingerprint"), obj.tags.get(f"{TAG}.fingerprint")
+            old_fp, new_fp = schema.view_fingerprint(old.tags), schema.view_fingerprint(obj.tags)
             data_changed = new_fp is not None and old_fp != new_fp
             if added:
                 p.fields_added[obj.name] = added
@@ -126,10 +127,8 @@ def _spec_differs(old, new, ignore_tags: bool = False) -> bool:
     return _definition(old, ignore_tags) != _definition(new, ignore_tags)
 
 
-def _apply(fs, objects: list, new_files=()) -> None:
-    from .retrieval import forget_checked_refs
-
-    forget_checked_refs()
+def _apply(fs, objects: list, new_files=(), config=None) -> None:
+    forget_checked_refs(config)
     try:
         fs.apply(objects)
     except Exception as exc:
@@ -145,12 +144,12 @@ def register_frame(df, name: str, entity: str, timestamp: str, ttl: timedelta | 
     from feast import Entity, FeatureView, Field, FileSource
 
     frames.check_name(name)
-    schema = frames.validate(df, entity, timestamp)
+    feature_types = frames.validate(df, entity, timestamp)
     data = frames.normalise(df, timestamp)
     fp = frames.fingerprint(data)
     ws = current(config).ensure()
     fs = store(config)
-    path = ws.feast_data_dir / name / f"{fp}.parquet"
+    path = version_data(name, fp, config)
     entity_type = frames.feast_type(data[entity])
     ent = Entity(name=entity, join_keys=[entity], value_type=entity_type.to_value_type(),
                  description=f"{entity} (from {name})")  # fmt: skip
@@ -158,20 +157,19 @@ def register_frame(df, name: str, entity: str, timestamp: str, ttl: timedelta | 
     with registry_lock(ws):
         fs.refresh_registry()
         old = _existing(fs, "FeatureView", name)
-        tags = {f"{TAG}.fingerprint": fp, f"{TAG}.rows": str(len(data)),
-                f"{TAG}.entities": str(data[entity].nunique()), f"{TAG}.time_min": ts_min.isoformat(),
-                f"{TAG}.time_max": ts_max.isoformat(), f"{TAG}.registered": datetime.now(timezone.utc).isoformat()}  # fmt: skip
+        tags = schema.view_tags(fp, len(data), int(data[entity].nunique()), ts_min.isoformat(), ts_max.isoformat(),
+                                datetime.now(timezone.utc).isoformat())  # fmt: skip
         view = FeatureView(
             name=name, entities=[ent], ttl=ttl or timedelta(0), online=True, description=description,
-            schema=[Field(name=entity, dtype=entity_type), *[Field(name=c, dtype=t) for c, t in schema.items()]],
+            schema=[Field(name=entity, dtype=entity_type), *[Field(name=c, dtype=t) for c, t in feature_types.items()]],
             source=FileSource(name=f"{name}__source", path=str(path), timestamp_field=timestamp),
             tags=tags,
         )  # fmt: skip
         the_plan = plan(fs, [ent, view])
-        prev_version = int(old.tags.get(f"{TAG}.version", "0")) if old is not None else 0
+        prev_version = (schema.view_version(old.tags) or 0) if old is not None else 0
         changed = old is None or name in the_plan.data_changed or name in the_plan.fields_changed or \
             name in the_plan.fields_added or name in the_plan.fields_removed  # fmt: skip
-        view.tags[f"{TAG}.version"] = str(prev_version + 1 if changed else max(prev_version, 1))
+        view.tags[schema.VIEW_VERSION] = str(prev_version + 1 if changed else max(prev_version, 1))
         if plan_only:
             return FeatureViewResult.from_frame(name, entity, timestamp, view, data, the_plan, applied=False)
         new_files = []
@@ -181,7 +179,7 @@ def register_frame(df, name: str, entity: str, timestamp: str, ttl: timedelta | 
             data.to_parquet(tmp, index=False)
             tmp.replace(path)
             new_files.append(path)
-        _apply(fs, [ent, view], new_files)
+        _apply(fs, [ent, view], new_files, config)
     if materialize:
         _materialize(
             fs,
@@ -211,12 +209,13 @@ def apply_objects(objects: list, plan_only: bool = False, config=None) -> Plan:
         fs.refresh_registry()
         the_plan = plan(fs, objects)
         if not plan_only:
-            _apply(fs, objects)
+            _apply(fs, objects, config=config)
     the_plan.applied = not plan_only
     return the_plan
 
 
-def materialize(since: datetime | None = None, views: list[str] | None = None, config=None) -> list[str]:
+def materialize(since: datetime | None = None, views: list[str] | None = None, config=None) -> Outcome:
+    """Load the offline data of ``views`` (default: every online view) into the online store."""
     fs = store(config)
     fs.refresh_registry()
     names = views or [v.name for v in fs.list_feature_views() if v.online]
@@ -230,7 +229,7 @@ def materialize(since: datetime | None = None, views: list[str] | None = None, c
             fs.materialize_incremental(end_date=now, feature_views=names)
         except Exception as exc:
             raise BackendError("feast.FeatureStore.materialize_incremental", exc) from exc
-    return names
+    return Outcome("materialized", names, "feature views", [("until", now.isoformat(timespec="seconds"))])
 
 
 def get_view(name: str, config=None):
@@ -257,17 +256,15 @@ def list_views(config=None) -> ViewsTable:
     )
 
 
-def delete(name: str, config=None) -> str:
+def delete(name: str, config=None) -> Outcome:
     """Delete a feature view (its registry entry and online rows), explicitly."""
     ws = current(config).ensure()
     fs = store(config)
     with registry_lock(ws):
         view = get_view(name, config)
-        from .retrieval import forget_checked_refs
-
-        forget_checked_refs()
+        forget_checked_refs(config)
         try:
             fs.apply([], objects_to_delete=[view], partial=False)
         except Exception as exc:
             raise BackendError("feast.FeatureStore.apply(objects_to_delete)", exc) from exc
-    return name
+    return Outcome("deleted", [name], "feature views")

@@ -1,15 +1,27 @@
-"""What every magic shares: error conversion, ``-o NAME``, subcommand dispatch."""
+"""The face contract every magic follows: one tokenizer, subcommands declared once, one finish step.
+
+A magic is a parser: it reads its line (``tokenize``), calls one function of the plain-Python API and
+``finish``es — ``-o NAME`` stores the result, and the result is returned (IPython shows it). Subcommands
+(``%track runs``) are small functions declared with :func:`subcommand` and IPython's ``@argument``
+decorators, so each has a parser (``%track runs --help``) and ``%track?`` lists all their usages. A user
+mistake is one line: IPython's own ``UsageError``.
+"""
 
 from __future__ import annotations
 
+import difflib
 import functools
 import shlex
+from argparse import ArgumentTypeError
 
 from IPython.core.error import UsageError
-from IPython.core.magic_arguments import MagicArgumentParser, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments
 
 from ..config import get_config
+from ..display import Stored
 from ..errors import BackendError, UserInputError
+
+HELP = ("-h", "--help")
 
 
 def friendly_errors(method):
@@ -30,68 +42,116 @@ def friendly_errors(method):
     return wrapper
 
 
-def store(shell, name: str | None, value):
-    """``-o NAME``: put the result object in the user namespace, as ``%%capture NAME`` does.
-
-    Returns ``value``, so a subcommand can end with ``return store(shell, args.output, result)``."""
-    if name:
-        if not name.isidentifier():
-            raise UsageError(f"-o takes a variable name, not {name!r}: type e.g. -o result")
-        if value is not None:
-            shell.user_ns[name] = value
-    return value
-
-
-def parse(magic_func, line: str, name: str):
-    """``parse_argstring`` whose error also says where the usage is."""
+# -- reading a line -----------------------------------------------------------------------------------------
+def tokenize(line: str) -> list[str]:
+    """The one tokenizer of every magic: shell-like words (quotes group, ``\\`` escapes)."""
     try:
-        return parse_argstring(magic_func, line)
+        return shlex.split(line or "", posix=True)
+    except ValueError as exc:
+        raise UsageError(f"cannot read {line.strip()[:80]!r}: {exc}; check the quotes") from None
+
+
+def parse_words(func, words: list[str], label: str):
+    """Parse ``words`` with the parser IPython's ``@magic_arguments`` built for ``func``; ``-h``/``--help``
+    prints its usage and gives None. Errors are one line, with "did you mean" for a misspelt flag."""
+    parser = func.parser
+    if any(w in HELP for w in words):
+        print(func.__doc__)  # the parser's help; for a magic, with its subcommands' usages
+        return None
+    try:
+        return parser.parse_args(words)
     except UsageError as exc:
-        raise UsageError(f"%{name}: {exc}; type %{name}? for usage") from None
+        message = " ".join(str(exc).split())
+        raise UsageError(f"%{label}: {message}{_suggest(parser, message)}; type %{label} --help") from None
+
+
+def _suggest(parser, message: str) -> str:
+    if "unrecognized arguments:" not in message:
+        return ""
+    known = [s for a in parser._actions for s in a.option_strings]
+    for word in message.split("unrecognized arguments:", 1)[1].split():
+        if word.startswith("-"):
+            close = difflib.get_close_matches(word.split("=")[0], known, n=1, cutoff=0.6)
+            if close:
+                return f" (did you mean {close[0]}?)"
+    return ""
+
+
+def parse(magic_func, line: str, label: str):
+    """A magic's own line, tokenized and parsed (None after ``--help``)."""
+    return parse_words(magic_func, tokenize(line), label)
+
+
+# -- subcommands ---------------------------------------------------------------------------------------------
+def subcommand(magic: str, name: str):
+    """Declare ``fn(magics, args) -> result`` as the subcommand ``%magic name``; put IPython's
+    ``@argument(...)`` decorators below this one. Every subcommand also takes ``-o NAME``."""
+
+    def decorate(fn):
+        fn = argument("-o", "--output", metavar="NAME", help="store the result in this variable")(fn)
+        fn = magic_arguments(name=f"{magic} {name}")(fn)
+        fn.subcommand = name
+        return fn
+
+    return decorate
+
+
+def table(*functions) -> dict:
+    return {fn.subcommand: fn for fn in functions}
+
+
+def dispatch(magics, magic: str, subcommands: dict, words: list[str], others: tuple[str, ...] = ()):
+    """Run the subcommand named by ``words[0]`` with the rest of the words; finish with its result.
+    (``others``: subcommands the magic handles itself, named in the error for an unknown one.)"""
+    name, rest = words[0], words[1:]
+    if name in HELP:
+        print(getattr(magics, magic).__doc__)
+        return None
+    fn = subcommands.get(name)
+    if fn is None:
+        known = [*subcommands, *others]
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise UsageError(f"%{magic} has no subcommand {name!r}; {hint}use one of: {', '.join(known)}")
+    args = parse_words(fn, rest, f"{magic} {name}")
+    if args is None:
+        return None
+    return finish(magics.shell, args.output, fn(magics, args))
+
+
+def document(magic_func, subcommands: dict) -> None:
+    """Append every subcommand's generated usage to the magic's docstring: ``%track?`` is its manual."""
+    usages = [" ".join(fn.parser.format_usage().replace("::", "").split()) for fn in subcommands.values()]
+    doc = (magic_func.__doc__ or "").rstrip()
+    magic_func.__doc__ = (
+        doc + "\n\nSubcommands (each takes --help)::\n\n" + "\n".join(f"  {u}" for u in usages) + "\n"
+    )
+
+
+# -- finishing ------------------------------------------------------------------------------------------------
+def check_output(name: str | None) -> None:
+    """Refuse a bad ``-o NAME`` before anything runs."""
+    if name and not name.isidentifier():
+        raise UsageError(f"-o takes a variable name, not {name!r}: type e.g. -o result")
+
+
+def finish(shell, name: str | None, result):
+    """The last step of every magic: ``-o NAME`` stores ``result``; the result is returned.
+
+    Data (a DataFrame) stored with ``-o`` comes back as a one-line confirmation instead of the data."""
+    check_output(name)
+    if name and result is not None:
+        shell.user_ns[name] = result
+        if not hasattr(result, "card"):
+            return Stored(name, result)
+    return result
 
 
 def variable(shell, name: str, label: str):
     """The notebook variable ``name``, or a UsageError saying ``label`` names none."""
-    if name not in shell.user_ns:
-        raise UsageError(f"{label}: no such variable in the notebook")
+    if not name.isidentifier() or name not in shell.user_ns:
+        raise UsageError(f"{label}: no such variable in the notebook (give the name of a variable)")
     return shell.user_ns[name]
-
-
-def subparser(prog: str, description: str = "", output: bool = True) -> MagicArgumentParser:
-    """An argparse parser whose errors are UsageErrors, for one subcommand (``%track log ...``).
-
-    It also takes the magic's shared ``-o NAME``, so ``%mlops init PATH -o ws`` works as typed.
-    """
-    parser = MagicArgumentParser(prog=prog, description=description, add_help=False)
-    if output:
-        parser.add_argument("-o", "--output", metavar="NAME", help="store the result object in this variable")
-    return parser
-
-
-def parse_sub(parser: MagicArgumentParser, rest: list[str], parent_args=None):
-    """Parse a subcommand's words; ``-o`` given before the subcommand counts too."""
-    try:
-        sub = parser.parse_args(rest)
-    except UsageError as exc:
-        raise UsageError(f"{parser.prog}: {exc}") from None
-    if parent_args is not None and getattr(sub, "output", None) is None:
-        sub.output = getattr(parent_args, "output", None)
-    return sub
-
-
-def split(line: str) -> list[str]:
-    try:
-        return shlex.split(line, posix=True)
-    except ValueError as exc:
-        raise UsageError(f"cannot parse {line!r}: {exc}") from None
-
-
-def dispatch(table: dict, command: str, magic: str, *args):
-    """Call the subcommand ``command`` from ``table``, or say which ones exist."""
-    fn = table.get(command)
-    if fn is None:
-        raise UsageError(f"%{magic} has no subcommand {command!r}; use one of: {', '.join(sorted(table))}")
-    return fn(*args)
 
 
 def run_cell_body(shell, cell: str):
@@ -116,3 +176,39 @@ def csv_names(value: str | None, option: str) -> list[str]:
     if bad:
         raise UsageError(f"{option}: {bad[0]!r} is not a variable name; type e.g. {option} C,max_iter")
     return names
+
+
+def split_list(value: str | None) -> list[str] | None:
+    """``--columns a,b`` -> ['a', 'b'] (None when not given)."""
+    return [c.strip() for c in value.split(",") if c.strip()] if value else None
+
+
+def quoted(shell, spec: str, label: str, *, refs_ok=True):
+    """A reference string (``run:...``, ``deployment:...``, ``models:/...``) as it is, else the notebook
+    variable it names."""
+    from .. import refs
+
+    if refs_ok and refs.is_ref(spec):
+        return spec
+    return variable(shell, spec, label)
+
+
+# -- argparse types: numbers are range-checked by the parser ------------------------------------------------
+def _ranged(kind, low, high, what):
+    def convert(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise ArgumentTypeError(f"{text!r} is not {what}") from None
+        if not low <= value <= high:
+            raise ArgumentTypeError(f"{text} is out of range: give {what} from {low:g} to {high:g}")
+        return value
+
+    convert.__name__ = what
+    return convert
+
+
+port = _ranged(int, 1, 65535, "a port")
+positive_int = _ranged(int, 1, 10**9, "a whole number")
+seconds = _ranged(float, 0.001, 7 * 86400, "seconds")
+share = _ranged(float, 0.0001, 1.0, "a share")

@@ -1,78 +1,75 @@
-"""%deploy: serve a model with MLServer on this machine, or write Seldon Core v2 / KServe manifests."""
+"""%deploy: serve a model with MLServer on this machine, or write Seldon Core v2 / KServe manifests
+(API: ``mlops_magics.serving``)."""
 
 from __future__ import annotations
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
-from IPython.display import display
 
-from ._base import dispatch, friendly_errors, parse, parse_sub, split, store, subparser, variable
+from ..serving.target import TARGETS
+from ._base import (
+    dispatch,
+    document,
+    finish,
+    friendly_errors,
+    parse_words,
+    port,
+    positive_int,
+    seconds,
+    subcommand,
+    table,
+    tokenize,
+    variable,
+)
 
 
 def _serving():
-    from ..serving import local
+    from .. import serving
 
-    return local
-
-
-def _predict(m, rest):
-    p = subparser("%deploy predict", "Send a DataFrame through a deployment; predictions as a DataFrame.")
-    p.add_argument("name")
-    p.add_argument("frame", metavar="DF")
-    a = parse_sub(p, rest)
-    result = _serving().predict(a.name, variable(m.shell, a.frame, f"%deploy predict {a.name} {a.frame}"))
-    store(m.shell, a.output, result)
-    return None if a.output else result
+    return serving
 
 
-def _list(m, rest):
-    a = parse_sub(subparser("%deploy list", "Deployments of this workspace and their status."), rest)
-    return store(m.shell, a.output, _serving().list_deployments())
+@subcommand("deploy", "predict")
+@argument("name", help="deployment name")
+@argument("frame", metavar="DF", help="a DataFrame variable of the model's input columns")
+def _predict(m, a):
+    """Send a DataFrame through a deployment; predictions as a DataFrame."""
+    return _serving().predict(a.name, variable(m.shell, a.frame, f"%deploy predict {a.name} {a.frame}"))
 
 
-def _status(m, rest):
-    p = subparser("%deploy status", "One deployment's card, with its live status.")
-    p.add_argument("name")
-    a = parse_sub(p, rest)
-    return store(m.shell, a.output, _serving().get(a.name))
+@subcommand("deploy", "list")
+def _list(m, a):
+    """Deployments of this workspace and their status."""
+    return _serving().list_deployments()
 
 
-def _logs(m, rest):
-    p = subparser("%deploy logs", "The tail of a deployment's server log.", output=False)
-    p.add_argument("name")
-    p.add_argument("-n", "--lines", type=int, default=40)
-    a = parse_sub(p, rest)
-    print(_serving().logs(a.name, a.lines))
+@subcommand("deploy", "status")
+@argument("name", help="deployment name")
+def _status(m, a):
+    """One deployment's card, with its live status."""
+    return _serving().get(a.name)
 
 
-def _stop(m, rest):
-    p = subparser("%deploy stop", "Stop a deployment's server (or --all).", output=False)
-    p.add_argument("name", nargs="?")
-    p.add_argument("--all", action="store_true")
-    a = parse_sub(p, rest)
+@subcommand("deploy", "logs")
+@argument("name", help="deployment name")
+@argument("-n", "--lines", type=positive_int, default=40, help="how many lines (default 40)")
+def _logs(m, a):
+    """The tail of a deployment's server log."""
+    return _serving().logs(a.name, a.lines)
+
+
+@subcommand("deploy", "stop")
+@argument("name", nargs="?", help="deployment name")
+@argument("--all", action="store_true", help="stop every running deployment")
+def _stop(m, a):
+    """Stop a deployment's server (or --all)."""
     if a.all == bool(a.name):
         raise UsageError("%deploy stop takes a deployment name or --all")
-    stopped = _serving().stop_all() if a.all else [_serving().stop(a.name).name]
-    print(f"stopped: {', '.join(stopped) or 'nothing was running'}")
+    return _serving().stop_all() if a.all else _serving().stop(a.name)
 
 
-SUBCOMMANDS = {"predict": _predict, "list": _list, "status": _status, "logs": _logs, "stop": _stop}
-
-
-def _canary(text: str | None, target: str):
-    if not text:
-        return None
-    name, _, share = text.rpartition(":")
-    try:
-        percent = int(share)
-    except ValueError:
-        raise UsageError(f"--canary {text!r}: type MODEL:PERCENT, e.g. --canary challenger:10") from None
-    if target == "seldon" and not name:
-        raise UsageError(
-            f"--canary {text!r}: Seldon needs the other model's name, e.g. --canary challenger:10"
-        )
-    return (name, percent) if target == "seldon" else percent
+SUBCOMMANDS = table(_predict, _list, _status, _logs, _stop)
 
 
 @magics_class
@@ -81,24 +78,30 @@ class DeployMagics(Magics):
     @argument("model", nargs="?", help="models:/NAME@ALIAS, models:/NAME/VERSION, runs:/RUN_ID/model, a fitted "
               "model variable, or a subcommand: " + ", ".join(SUBCOMMANDS))  # fmt: skip
     @argument("--name", help="deployment name (a Kubernetes name: lower-case, digits, '-')")
-    @argument("--target", choices=["local", "seldon", "kserve"], default="local",
+    @argument("--target", choices=TARGETS.names(), default="local",
               help="local: an MLServer endpoint on this machine; seldon | kserve: manifests")  # fmt: skip
-    @argument("--port", type=int, help="local: the HTTP port (default: a free one)")
+    @argument("--port", type=port, help="local: the HTTP port (default: a free one)")
     @argument("--host", help="local: the address to bind (default: MLOps.serving_host, 127.0.0.1)")
     @argument("--no-batching", action="store_true", help="local: turn MLServer's adaptive batching off")
-    @argument("--timeout", type=float, default=180, help="local: seconds to wait for the model to be ready")
+    @argument(
+        "--max-batch-size", type=positive_int, help="local: requests merged into one batch (default 32)"
+    )
+    @argument("--max-batch-time", type=seconds, help="local: seconds a batch waits to fill (default 0.01)")
+    @argument(
+        "--timeout", type=seconds, help="local: seconds to wait for the model to be ready (default 180)"
+    )
     @argument(
         "--input", metavar="VAR", help="for a model variable: features for its signature and input example"
     )
     @argument(
         "--storage-uri", help="where the cluster reads the MLflow model folder, e.g. s3://bucket/credit-risk"
     )
-    @argument("--canary", metavar="MODEL:PERCENT", help="Seldon: an Experiment sending PERCENT to MODEL; "
-              "KServe: canaryTrafficPercent")  # fmt: skip
-    @argument("--replicas", type=int, default=1, help="Seldon replicas")
+    @argument("--canary", metavar="[MODEL:]PERCENT", help="Seldon: an Experiment sending PERCENT to MODEL; "
+              "KServe: canaryTrafficPercent for the new revision")  # fmt: skip
+    @argument("--replicas", type=int, help="how many replicas (Seldon replicas; KServe min = max)")
     @argument("--min-replicas", type=int)
     @argument("--max-replicas", type=int)
-    @argument("-o", "--output", metavar="NAME", help="store the result (manifests as YAML text and dicts)")
+    @argument("-o", "--output", metavar="NAME", help="store the result (a deployment, or manifests)")
     @line_magic
     @friendly_errors
     def deploy(self, line=""):
@@ -119,55 +122,43 @@ class DeployMagics(Magics):
         endpoint answers and a smoke inference succeeds, logs every request in the server, and stops
         with %deploy stop, kernel shutdown or %unload_ext. Manifests are written to the workspace's
         deployments/NAME/ folder, annotated with the model URI, run and version, for ``kubectl apply -f``.
+        API: ``mlops_magics.serving.deploy(model, name, target=..., **options)``; the subcommands below
+        call ``serving.predict``, ``list_deployments``, ``get``, ``logs`` and ``stop``.
         """
-        words = split(line)
+        words = tokenize(line)
         if words and words[0] in SUBCOMMANDS:
-            return dispatch(SUBCOMMANDS, words[0], "deploy", self, words[1:])
-        args = parse(self.deploy, line, "deploy")
-        store(self.shell, args.output, None)
+            return dispatch(self, "deploy", SUBCOMMANDS, words)
+        args = parse_words(self.deploy, words, "deploy")
+        if args is None:
+            return None
         if not args.model:
             raise UsageError(
                 "%deploy needs a model URI, e.g. %deploy models:/credit-risk@champion --name credit-risk ..."
             )
         if not args.name:
             raise UsageError("%deploy needs --name, e.g. --name credit-risk")
-        model_uri = self._model_uri(args.model, args.name, args.input)
-        if args.target == "local":
-            if args.storage_uri or args.canary:
-                raise UsageError("--storage-uri and --canary are for --target seldon or kserve")
-            result = _serving().deploy(model_uri, args.name, port=args.port, host=args.host,
-                                       batching=not args.no_batching, timeout=args.timeout)  # fmt: skip
-            store(self.shell, args.output, result)
-            display(result)
-            return None
-        from ..serving import manifests, resolve_model
-        from ..workspace import current
+        options = {k: getattr(args, k) for k in ("port", "host", "max_batch_size", "max_batch_time", "timeout",
+                                                 "storage_uri", "canary", "replicas", "min_replicas", "max_replicas")
+                   if getattr(args, k) is not None}  # fmt: skip
+        if args.no_batching:
+            options["batching"] = False
+        model, example = self._model(args.model), None
+        if args.input:
+            example = variable(self.shell, args.input, f"--input {args.input}")
+        result = _serving().deploy(model, args.name, target=args.target, input_example=example, **options)
+        return finish(self.shell, args.output, result)
 
-        model = resolve_model(model_uri)
-        canary = _canary(args.canary, args.target)
-        if args.target == "seldon":
-            result = manifests.seldon(model, args.name, args.storage_uri, args.replicas, args.min_replicas,
-                                      args.max_replicas, canary)  # fmt: skip
-        else:
-            result = manifests.kserve(
-                model, args.name, args.storage_uri, args.min_replicas, args.max_replicas, canary
-            )
-        manifests.write(result, current().ensure().deployment_dir(args.name))
-        store(self.shell, args.output, result)
-        display(result)
-
-    def _model_uri(self, model: str, name: str, input_var: str | None) -> str:
-        """A model URI as given, or a fitted model in the namespace: logged in a run first."""
+    def _model(self, model: str):
+        """A model URI as given, or the fitted model a notebook variable holds."""
         if ":/" in model:
             return model
         if not model.isidentifier() or model not in self.shell.user_ns:
             raise UsageError(f"{model!r} is neither a model URI (models:/NAME@ALIAS, runs:/ID/model) nor a "
                              "variable in the notebook")  # fmt: skip
-        from ..tracking import tracked
+        return self.shell.user_ns[model]
 
-        result, _ = tracked(lambda: None, name=f"deploy-{name}", user_ns=self.shell.user_ns, model=model,
-                            model_input=input_var, cell="", tags={"mlops_magics.logged_for": f"%deploy --name {name}"})  # fmt: skip
-        return result.model_uri
+
+document(DeployMagics.deploy, SUBCOMMANDS)
 
 
 def load_ipython_extension(ip):

@@ -1,9 +1,8 @@
-"""%%feature and %feature: Feast feature views from a notebook."""
+"""%%feature and %feature: Feast feature views from a notebook (API: ``mlops_magics.features``)."""
 
 from __future__ import annotations
 
-import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
@@ -11,27 +10,19 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.display import display
 
 from ._base import (
+    check_output,
     dispatch,
+    document,
+    finish,
     friendly_errors,
     parse,
-    parse_sub,
     run_cell_body,
-    split,
-    store,
-    subparser,
+    split_list,
+    subcommand,
+    table,
+    tokenize,
     variable,
 )
-
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-def parse_ttl(text: str | None) -> timedelta | None:
-    if not text or text == "0":
-        return None
-    m = re.fullmatch(r"(\d+)([smhdw])", text.strip())
-    if not m:
-        raise UsageError(f"--ttl {text!r}: type a number and a unit, e.g. --ttl 90d (s, m, h, d, w)")
-    return timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
 
 
 def _features():
@@ -40,42 +31,34 @@ def _features():
     return features
 
 
-def _list(m, rest):
-    a = parse_sub(subparser("%feature list", "The feature views in the workspace."), rest)
-    return store(m.shell, a.output, _features().list_views())
+@subcommand("feature", "list")
+def _list(m, a):
+    """The feature views in the workspace."""
+    return _features().list_views()
 
 
-def _show(m, rest):
-    p = subparser("%feature show", "The card of one feature view.")
-    p.add_argument("name")
-    a = parse_sub(p, rest)
-    return store(m.shell, a.output, _features().show(a.name))
+@subcommand("feature", "show")
+@argument("name", metavar="VIEW")
+def _show(m, a):
+    """The card of one feature view."""
+    return _features().show(a.name)
 
 
-def _get(m, rest):
-    p = subparser("%feature get", "A point-in-time correct training set.")
-    p.add_argument("refs", nargs="+", metavar="VIEW[:f1,f2]")
-    p.add_argument(
-        "--entities", required=True, metavar="DF", help="DataFrame of entity keys and event timestamps"
-    )
-    a = parse_sub(p, rest)
-    df = _features().historical(a.refs, variable(m.shell, a.entities, f"--entities {a.entities}"))
-    store(m.shell, a.output, df)
-    return None if a.output else df
+@subcommand("feature", "get")
+@argument("refs", nargs="+", metavar="VIEW[:f1,f2]")
+@argument("--entities", required=True, metavar="DF", help="DataFrame of entity keys and event timestamps")
+def _get(m, a):
+    """A point-in-time correct training set (a DataFrame)."""
+    return _features().historical(a.refs, variable(m.shell, a.entities, f"--entities {a.entities}"))
 
 
-def _online(m, rest):
-    p = subparser("%feature online", "Latest feature values from the online store.")
-    p.add_argument("refs", nargs="+", metavar="VIEW[:f1,f2]")
-    p.add_argument("--entity", action="append", required=True, metavar="KEY=VALUE",
-                   help="an entity to look up (repeatable); VALUE may be a comma list")  # fmt: skip
-    a = parse_sub(p, rest)
-    rows = _entity_rows(a.entity)
-    import pandas as pd
-
-    result = pd.DataFrame(_features().online(a.refs, rows))
-    store(m.shell, a.output, result)
-    return None if a.output else result
+@subcommand("feature", "online")
+@argument("refs", nargs="+", metavar="VIEW[:f1,f2]")
+@argument("--entity", action="append", required=True, metavar="KEY=VALUE",
+          help="an entity to look up (repeatable); VALUE may be a comma list")  # fmt: skip
+def _online(m, a):
+    """Latest feature values from the online store (a DataFrame)."""
+    return _features().online(a.refs, _entity_rows(a.entity))
 
 
 def _entity_rows(specs: list[str]) -> list[dict]:
@@ -99,11 +82,11 @@ def _literal(text: str):
         return text
 
 
-def _materialize(m, rest):
-    p = subparser("%feature materialize", "Load offline data into the online store.", output=False)
-    p.add_argument("--since", help="ISO date/time; default: since the last materialization")
-    p.add_argument("--views", help="comma-separated views; default: all")
-    a = parse_sub(p, rest)
+@subcommand("feature", "materialize")
+@argument("--since", help="ISO date/time; default: since the last materialization")
+@argument("--views", metavar="A,B", help="comma-separated views; default: all")
+def _materialize(m, a):
+    """Load offline data into the online store."""
     since = None
     if a.since:
         try:
@@ -111,20 +94,17 @@ def _materialize(m, rest):
         except ValueError:
             raise UsageError(f"--since {a.since!r}: type an ISO date, e.g. --since 2024-01-31") from None
         since = since if since.tzinfo else since.replace(tzinfo=timezone.utc)
-    views = [v.strip() for v in a.views.split(",")] if a.views else None
-    names = _features().materialize(since, views)
-    print(f"materialized: {', '.join(names) or 'no views'}")
+    return _features().materialize(since, split_list(a.views))
 
 
-def _delete(m, rest):
-    p = subparser("%feature delete", "Delete a feature view explicitly.", output=False)
-    p.add_argument("name")
-    a = parse_sub(p, rest)
-    print(f"deleted feature view {_features().delete(a.name)}")
+@subcommand("feature", "delete")
+@argument("name", metavar="VIEW")
+def _delete(m, a):
+    """Delete a feature view explicitly."""
+    return _features().delete(a.name)
 
 
-SUBCOMMANDS = {"list": _list, "show": _show, "get": _get, "online": _online, "materialize": _materialize,
-               "delete": _delete}  # fmt: skip
+SUBCOMMANDS = table(_list, _show, _get, _online, _materialize, _delete)
 
 
 @magics_class
@@ -156,24 +136,19 @@ class FeatureMagics(Magics):
 
         Mode 2, Feast definitions: ``%%feature --apply`` applies every Feast object the cell defines.
         Every apply shows its plan first; ``--plan`` shows it and applies nothing. Nothing is deleted
-        unless you ask.
-
-        As a line magic::
-
-            %feature list
-            %feature show VIEW
-            %feature get VIEW:f1,f2 [VIEW2 ...] --entities ENTITY_DF -o train_df
-            %feature online VIEW:f1,f2 --entity applicant_id=17[,18] [-o NAME]
-            %feature materialize [--since 2024-01-01] [--views a,b]
-            %feature delete VIEW
+        unless you ask. API: ``mlops_magics.features.register_frame`` and ``apply_objects``; the
+        subcommands below call ``list_views``, ``show``, ``historical``, ``online``, ``materialize``
+        and ``delete``.
         """
         if cell is None:
-            words = split(line)
+            words = tokenize(line)
             if not words:
                 raise UsageError("%feature needs a subcommand: " + ", ".join(SUBCOMMANDS) + "; see %feature?")
-            return dispatch(SUBCOMMANDS, words[0], "feature", self, words[1:])
+            return dispatch(self, "feature", SUBCOMMANDS, words)
         args = parse(self.feature, line, "feature")
-        store(self.shell, args.output, None)  # a bad -o NAME is refused before the cell runs
+        if args is None:
+            return None
+        check_output(args.output)  # a bad -o NAME is refused before the cell runs
         if args.apply:
             return self._apply_definitions(cell, args)
         if not args.name:
@@ -182,7 +157,9 @@ class FeatureMagics(Magics):
             )
         if not (args.entity and args.timestamp):
             raise UsageError("%%feature NAME needs --entity COLUMN and --timestamp COLUMN")
-        ttl = parse_ttl(args.ttl)
+        from .. import durations
+
+        ttl = durations.parse(args.ttl, "--ttl", zero_is_none=True)
         value = run_cell_body(self.shell, cell)
         if args.source:
             value = variable(self.shell, args.source, f"--from {args.source}")
@@ -190,8 +167,7 @@ class FeatureMagics(Magics):
             value, args.name, args.entity, args.timestamp, ttl=ttl, description=args.description,
             plan_only=args.plan, materialize=not args.no_materialize,
         )  # fmt: skip
-        store(self.shell, args.output, result)
-        display(result)
+        display(finish(self.shell, args.output, result))
 
     def _apply_definitions(self, cell, args):
         from ..features.views import kind_of
@@ -202,9 +178,10 @@ class FeatureMagics(Magics):
             v for k, v in self.shell.user_ns.items()
             if (k not in before or before[k] != id(v)) and not k.startswith("_") and kind_of(v) is not None
         ]  # fmt: skip
-        result = _features().apply_objects(objects, plan_only=args.plan)
-        store(self.shell, args.output, result)
-        display(result)
+        display(finish(self.shell, args.output, _features().apply_objects(objects, plan_only=args.plan)))
+
+
+document(FeatureMagics.feature, SUBCOMMANDS)
 
 
 def load_ipython_extension(ip):

@@ -1,4 +1,4 @@
-"""%track and %%track: MLflow runs from a notebook."""
+"""%track and %%track: MLflow runs from a notebook (API: ``mlops_magics.tracking``)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,19 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.display import display
 
 from ._base import (
+    check_output,
     csv_names,
     dispatch,
+    document,
+    finish,
     friendly_errors,
     parse,
-    parse_sub,
+    port,
+    positive_int,
     run_cell_body,
-    split,
-    store,
-    subparser,
+    subcommand,
+    table,
+    tokenize,
 )
 
 
@@ -24,22 +28,6 @@ def _tracking():
     from .. import tracking
 
     return tracking
-
-
-# -- %track SUBCOMMAND ... --------------------------------------------------------------------------------
-def _start(m, rest):
-    p = subparser("%track start", "Open a run that spans cells; close it with %track end.")
-    p.add_argument("name", nargs="?")
-    p.add_argument("--experiment", "-e")
-    a = parse_sub(p, rest)
-    import mlflow
-
-    if mlflow.active_run() is not None:
-        raise UsageError(
-            f"run {mlflow.active_run().info.run_id} is still open; close it with %track end first"
-        )
-    run_id = _tracking().start_run(a.name, a.experiment, user_ns=m.shell.user_ns)
-    return store(m.shell, a.output, _tracking().get_run(run_id))
 
 
 def _open_run_id() -> str:
@@ -51,13 +39,41 @@ def _open_run_id() -> str:
     return run.info.run_id
 
 
-def _log(m, rest):
-    run_id = _open_run_id()
+def _key_values(items: list[str], option: str) -> dict[str, str]:
+    """``["team=risk", "k=v"]`` -> {"team": "risk", "k": "v"}."""
+    out = {}
+    for kv in items:
+        key, eq, value = kv.partition("=")
+        if not eq or not key:
+            raise UsageError(f"{option} {kv!r}: type {option} key=value")
+        out[key] = value
+    return out
+
+
+@subcommand("track", "start")
+@argument("name", nargs="?", help="run name")
+@argument("-e", "--experiment", help="MLflow experiment (created if missing)")
+def _start(m, a):
+    """Open a run that spans cells; close it with %track end."""
+    import mlflow
+
+    if mlflow.active_run() is not None:
+        raise UsageError(
+            f"run {mlflow.active_run().info.run_id} is still open; close it with %track end first"
+        )
+    t = _tracking()
+    return t.get_run(t.start_run(a.name, a.experiment, user_ns=m.shell.user_ns))
+
+
+@subcommand("track", "log")
+@argument("items", nargs="*", metavar="KIND KEY=VALUE", help="param|metric|tag, then KEY=VALUE pairs")
+def _log(m, a):
+    """Log params, metrics and tags into the open run: %track log param C=1.0 metric auc=0.91 tag team=risk"""
     kinds = {"param": "params", "params": "params", "metric": "metrics", "metrics": "metrics", "tag": "tags",
              "tags": "tags"}  # fmt: skip
     values: dict[str, dict] = {"params": {}, "metrics": {}, "tags": {}}
     kind = None
-    for word in rest:
+    for word in a.items:
         if word in kinds:
             kind = kinds[word]
             continue
@@ -74,74 +90,72 @@ def _log(m, rest):
         values[kind][key] = raw
     if not any(values.values()):
         raise UsageError("nothing to log; type e.g. %track log param C=1.0 metric auc=0.91")
+    run_id = _open_run_id()
     _tracking().log(run_id, **values)
     return _tracking().get_run(run_id)
 
 
-def _end(m, rest):
-    p = subparser("%track end", "Close the run opened by %track start.")
-    p.add_argument("--status", default="FINISHED", choices=["FINISHED", "FAILED", "KILLED"])
-    a = parse_sub(p, rest)
-    return store(m.shell, a.output, _tracking().end_run(_open_run_id(), a.status))
+@subcommand("track", "end")
+@argument("--status", default="FINISHED", choices=["FINISHED", "FAILED", "KILLED"])
+def _end(m, a):
+    """Close the run opened by %track start."""
+    return _tracking().end_run(_open_run_id(), a.status)
 
 
-def _runs(m, rest):
-    p = subparser("%track runs", "A table of runs, newest first.")
-    p.add_argument("--experiment", "-e")
-    p.add_argument("--last", type=int, default=20)
-    a = parse_sub(p, rest)
-    return store(m.shell, a.output, _tracking().search_runs(a.experiment, a.last))
+@subcommand("track", "runs")
+@argument("-e", "--experiment", help="only this experiment")
+@argument("--last", type=positive_int, default=20, help="how many runs, newest first (default 20)")
+def _runs(m, a):
+    """A table of runs, newest first."""
+    return _tracking().search_runs(a.experiment, a.last)
 
 
-def _show(m, rest):
-    p = subparser("%track show", "The card of one run.")
-    p.add_argument("run", help="run id, run name, or last")
-    a = parse_sub(p, rest)
-    return store(m.shell, a.output, _tracking().resolve_run(a.run))
+@subcommand("track", "show")
+@argument("run", help="run id, run name, or last")
+def _show(m, a):
+    """The card of one run."""
+    return _tracking().resolve_run(a.run)
 
 
-def _compare(m, rest):
-    p = subparser("%track compare", "Two runs' params and metrics side by side.")
-    p.add_argument("a")
-    p.add_argument("b")
-    a = parse_sub(p, rest)
-    return store(m.shell, a.output, _tracking().compare(a.a, a.b))
+@subcommand("track", "compare")
+@argument("a", metavar="RUN_A")
+@argument("b", metavar="RUN_B")
+def _compare(m, a):
+    """Two runs' params and metrics side by side."""
+    return _tracking().compare(a.a, a.b)
 
 
-def _register(m, rest):
-    p = subparser("%track register", "Register a run's model as a new version, optionally with an alias.")
-    p.add_argument("run", help="run id, run name, or last")
-    p.add_argument("--name", required=True)
-    p.add_argument("--alias")
-    a = parse_sub(p, rest)
+@subcommand("track", "register")
+@argument("run", help="run id, run name, or last")
+@argument("--name", required=True, help="registered model name, e.g. credit-risk")
+@argument("--alias", help="an alias for the new version, e.g. champion")
+def _register(m, a):
+    """Register a run's model as a new version, optionally with an alias."""
     t = _tracking()
-    return store(m.shell, a.output, t.register(t.resolve_run(a.run), a.name, a.alias))
+    return t.register(t.resolve_run(a.run), a.name, a.alias)
 
 
-def _models(m, rest):
-    a = parse_sub(subparser("%track models", "Registered models and their aliases."), rest)
-    return store(m.shell, a.output, _tracking().list_models())
+@subcommand("track", "models")
+def _models(m, a):
+    """Registered models and their aliases."""
+    return _tracking().list_models()
 
 
-def _ui(m, rest):
-    from ..tracking import ui
+@subcommand("track", "ui")
+@argument("--port", type=port, help="default: a free port")
+@argument("--stop", action="store_true", help="stop the UI this kernel started")
+def _ui(m, a):
+    """Start (or --stop) the MLflow UI on 127.0.0.1 over the store in force."""
+    from ..display import Outcome
 
-    p = subparser("%track ui", "Start (or --stop) the MLflow UI on 127.0.0.1.", output=False)
-    p.add_argument("--port", type=int)
-    p.add_argument("--stop", action="store_true")
-    a = parse_sub(p, rest)
+    t = _tracking()
     if a.stop:
-        print("MLflow UI stopped" if ui.stop_ui() else "the MLflow UI was not running")
-        return None
-    server = ui.start_ui(a.port)
-    print(f"MLflow UI: {server.url}  (log: {server.log_path}; stop with %track ui --stop)")
-    return None
+        server = t.stop_ui()
+        return server or Outcome("was not running", [], "MLflow UI")
+    return t.start_ui(a.port)
 
 
-SUBCOMMANDS = {
-    "start": _start, "log": _log, "end": _end, "runs": _runs, "show": _show, "compare": _compare,
-    "register": _register, "models": _models, "ui": _ui,
-}  # fmt: skip
+SUBCOMMANDS = table(_start, _log, _end, _runs, _show, _compare, _register, _models, _ui)
 
 
 @magics_class
@@ -175,37 +189,25 @@ class TrackMagics(Magics):
 
         The run is FINISHED when the cell succeeds, FAILED when it raises, KILLED when interrupted; it
         records the notebook, the cell (artifact and hash), the git commit, papermill parameters and
-        package versions.
-
-        As a line magic::
-
-            %track start NAME [-e EXPERIMENT]      open a run across cells
-            %track log param C=1.0 metric auc=0.91 tag k=v
-            %track end [--status FAILED]
-            %track runs [-e EXPERIMENT] [--last N]
-            %track show RUN | compare RUN_A RUN_B  (RUN: id, name or last)
-            %track register RUN --name NAME [--alias champion]
-            %track models
-            %track ui [--port P] [--stop]
+        package versions. API: ``mlops_magics.tracking.tracked``; the subcommands below call
+        ``tracking.start_run``, ``log``, ``end_run``, ``search_runs``, ``resolve_run``, ``compare``,
+        ``register``, ``list_models`` and ``start_ui``.
         """
         if cell is None:
-            words = split(line)
+            words = tokenize(line)
             if not words:
                 raise UsageError("%track needs a subcommand: " + ", ".join(SUBCOMMANDS) + "; see %track?")
-            return dispatch(SUBCOMMANDS, words[0], "track", self, words[1:])
+            return dispatch(self, "track", SUBCOMMANDS, words)
         args = parse(self.track, line, "track")
+        if args is None:
+            return None
         if args.name in SUBCOMMANDS:
             raise UsageError(
                 f"%%track {args.name}: {args.name!r} is a %track subcommand; as a cell magic "
                 "%%track takes a run name, e.g. %%track baseline"
             )
-        store(self.shell, args.output, None)  # a bad -o NAME is refused before the cell runs
-        tags = {}
-        for kv in args.tag:
-            key, eq, value = kv.partition("=")
-            if not eq or not key:
-                raise UsageError(f"--tag {kv!r}: type --tag key=value")
-            tags[key] = value
+        check_output(args.output)  # a bad -o NAME is refused before the cell runs
+        tags = _key_values(args.tag, "--tag")
         t = _tracking()
         try:
             result, value = t.tracked(
@@ -219,9 +221,11 @@ class TrackMagics(Magics):
             if failed is not None:
                 display(failed)
             raise
-        store(self.shell, args.output, result)
-        display(result)
+        display(finish(self.shell, args.output, result))
         return value
+
+
+document(TrackMagics.track, SUBCOMMANDS)
 
 
 def load_ipython_extension(ip):

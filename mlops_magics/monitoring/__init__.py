@@ -1,6 +1,7 @@
 """Drift monitoring with Evidently: the plain-Python API behind ``%drift``."""
 
-from .drift import DriftResult, drift
-from .history import history
+from ..errors import DriftDetected
+from .api import check, history, start_ui, stop_ui, stop_watch, watch
+from .results import DriftResult
 
-__all__ = ["DriftResult", "drift", "history"]
+__all__ = ["DriftDetected", "DriftResult", "check", "history", "start_ui", "stop_ui", "stop_watch", "watch"]

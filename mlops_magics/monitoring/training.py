@@ -7,27 +7,25 @@ training features are read back exactly, without having been copied into the run
 
 from __future__ import annotations
 
-import json
-
+from .. import schema
 from ..errors import UserInputError
-from ..tracking.store import TAG
-from ..workspace import current
 
 
 def training_features(run_ref: str, config=None):
     """The features a run was trained on: latest row per entity of each view version, joined on entity."""
     import pandas as pd
 
+    from ..features.repo import version_data
     from ..tracking import resolve_run
 
     run = resolve_run(run_ref, config)
-    used = json.loads(run.tags.get(f"{TAG}.features", "[]"))
+    used = schema.features_used(run.tags)
     if not used:
         raise UserInputError(f"run {run.name} ({run.run_id}) recorded no training data (it read no features with "
                              "%feature get); pass the training DataFrame instead")  # fmt: skip
     frames = []
     for u in used:
-        path = current(config).feast_data_dir / u["view"] / f"{u['fingerprint']}.parquet"
+        path = version_data(u["view"], u["fingerprint"], config)
         if not path.is_file():
             raise UserInputError(
                 f"the data of feature view {u['view']} version {u['version']} is gone ({path})"

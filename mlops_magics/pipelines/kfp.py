@@ -17,6 +17,8 @@ import uuid
 from pathlib import Path
 
 from ..errors import BackendError, UserInputError
+from .engines import Engine
+from .results import PipelineResult
 from .spec import Pipeline, load
 
 KFP_TYPES = {str: "str", bool: "bool", int: "int", float: "float", list: "list", dict: "dict"}
@@ -175,9 +177,31 @@ def _folder(pipeline: Pipeline, config=None) -> Path:
     return ws.pipelines_dir / f"{pipeline.name}-kfp-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
 
 
+class KfpEngine(Engine):
+    name = "kfp"
+    description = "compile for Kubeflow Pipelines (--compile FILE.yaml) and submit (--host URL)"
+    options = ("compile_to", "host", "base_image", "experiment")
+
+    def run(self, target, params: dict, *, progress: bool = True, log=print, config=None, **options):
+        return compile_and_submit(target, params, log=log, config=config, **options)
+
+
+class KfpLocalEngine(Engine):
+    name = "kfp-local"
+    description = "the compiled pipeline run by kfp.local on this machine"
+    options = ("compile_to",)
+
+    def run(self, target, params: dict, *, progress: bool = True, log=print, config=None, **options):
+        return run_local(target, params, log=log, config=config, **options)
+
+
 def compile_and_submit(target, overrides: dict | None, *, compile_to=None, host=None, base_image=None,
-                       experiment=None, log=print, config=None) -> str:  # fmt: skip
+                       experiment=None, log=print, config=None) -> PipelineResult:  # fmt: skip
     """Compile to IR YAML (``compile_to``, else into the run folder) and, with ``host``, submit it."""
+    if not (compile_to or host):
+        raise UserInputError(
+            "--engine kfp needs --compile FILE.yaml or --host URL (or use --engine kfp-local)"
+        )
     pipeline = load(target)
     overrides = dict(overrides or {})
     folder = _folder(pipeline, config)
@@ -186,8 +210,11 @@ def compile_and_submit(target, overrides: dict | None, *, compile_to=None, host=
     log(
         f"compiled {pipeline.name} ({len(pipeline.steps)} steps) to {path}; pipeline source {folder / 'pipeline_kfp.py'}"
     )
+    result = PipelineResult(
+        name=pipeline.name, run_id=None, folder=str(folder), engine="kfp", compiled=str(path)
+    )
     if not host:
-        return str(path)
+        return result
     import warnings
 
     import kfp
@@ -205,14 +232,13 @@ def compile_and_submit(target, overrides: dict | None, *, compile_to=None, host=
     except Exception as exc:
         raise BackendError(f"kfp.Client({host}).create_run_from_pipeline_package", exc) from exc
     log(f"submitted: run {run.run_id} at {host}")
-    return run.run_id
+    result.run_id, result.host = run.run_id, host
+    return result
 
 
 def run_local(target, overrides: dict | None, *, compile_to=None, config=None, log=print):
     """Run the compiled pipeline with ``kfp.local`` (SubprocessRunner, this interpreter)."""
-
-    from .engine import StepOutcome
-    from .results import PipelineResult
+    from .step import StepOutcome
 
     pipeline = load(target)
     check_local(pipeline)
@@ -250,7 +276,7 @@ def run_local(target, overrides: dict | None, *, compile_to=None, config=None, l
 def _local_outcome(outcome, pipeline, result) -> None:
     """FINISHED when the step's output notebook exists with no papermill exception in it; else the
     failing cell, read from that notebook as the local engine does."""
-    from .engine import _locate
+    from .step import locate
 
     done = {s.name: s for s in result.steps}
     failed = [n for n in pipeline.steps[outcome.name].needs if n in done and not done[n].ok]
@@ -269,4 +295,4 @@ def _local_outcome(outcome, pipeline, result) -> None:
     outcome.seconds = meta.get("duration") or 0.0
     if meta.get("exception"):
         outcome.status, outcome.kind = "FAILED", "cell"
-        _locate(outcome)
+        locate(outcome)

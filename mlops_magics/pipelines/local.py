@@ -16,11 +16,22 @@ import time
 import uuid
 from pathlib import Path
 
+from .. import procs, schema
 from . import params as P
 from . import record as R
-from .engine import StepOutcome, describe, run_notebook
+from .engines import Engine
 from .results import PipelineResult
 from .spec import Pipeline
+from .step import StepOutcome, describe, run_notebook
+
+
+class LocalEngine(Engine):
+    name = "local"
+    description = "papermill on this machine, independent steps in parallel, MLflow parent/child runs"
+    options = ("parallel", "timeout", "experiment", "tags")
+
+    def run(self, target, params: dict, *, progress: bool = True, log=print, config=None, **options):
+        return run(target, params, progress=progress, log=log, config=config, **options)
 
 
 def absolute_paths(step_params: dict[str, dict], base: Path) -> dict[str, dict]:
@@ -50,14 +61,17 @@ def run(target, overrides: dict | None = None, *, parallel: int = 1, timeout: fl
         experiment: str | None = None, progress: bool = True, log=print, config=None,
         tags: dict | None = None) -> PipelineResult:  # fmt: skip
     """Run a pipeline file or a notebook; never raises for a failing step (see ``result.ok``)."""
+    from ..config import environment
     from ..errors import UserInputError
     from ..tracking.context import process_tags
-    from ..tracking.store import TAG, client, experiment_id, is_embedded, retry_locked
+    from ..tracking.store import client, experiment_id, is_embedded, retry_locked
     from ..workspace import current
     from .spec import load
 
-    if parallel < 1:
-        raise UserInputError(f"--parallel takes a number of steps at once (1 or more), not {parallel}")
+    if not 1 <= parallel <= 64:
+        raise UserInputError(f"--parallel takes a number of steps at once, 1 to 64, not {parallel}")
+    if timeout is not None and not timeout > 0:
+        raise UserInputError(f"--timeout {timeout:g}: give the seconds a cell may run, e.g. --timeout 600")
     pipeline = load(target)
     overrides = dict(overrides or {})
     ws = current(config).ensure()
@@ -71,17 +85,18 @@ def run(target, overrides: dict | None = None, *, parallel: int = 1, timeout: fl
     c = client(config)
     exp = experiment_id(experiment or pipeline.name, config)
     git = rec["git"]
-    base_tags = {**process_tags(), "mlflow.source.name": str(pipeline.source), f"{TAG}.pipeline": pipeline.name,
-                 f"{TAG}.pipeline_folder": str(folder)}  # fmt: skip
+    base_tags = {**process_tags(), "mlflow.source.name": str(pipeline.source), schema.PIPELINE: pipeline.name,
+                 schema.PIPELINE_FOLDER: str(folder)}  # fmt: skip
     if git.get("commit"):
-        base_tags.update({"mlflow.source.git.commit": git["commit"], f"{TAG}.git_commit": git["commit"],
-                          f"{TAG}.git_dirty": str(git["dirty"]).lower()})  # fmt: skip
+        base_tags.update({"mlflow.source.git.commit": git["commit"], schema.GIT_COMMIT: git["commit"],
+                          schema.GIT_DIRTY: str(git["dirty"]).lower()})  # fmt: skip
     parent = retry_locked(c.create_run)(exp, run_name=pipeline.name,
-                                        tags={**base_tags, f"{TAG}.kind": "pipeline", **(tags or {})})  # fmt: skip
+                                        tags={**base_tags, schema.KIND: "pipeline", **(tags or {})})  # fmt: skip
     parent_id = parent.info.run_id
     started = time.perf_counter()
     result = PipelineResult(name=pipeline.name, run_id=parent_id, folder=str(folder))
-    kernel_env = {"MLOPS_HOME": str(ws.root), "MLOPS_PIPELINE_RUN_ID": parent_id,
+    # the kernels start with this process's settings (MLOPS_HOME, MLOPS_ONLINE_STORE, ...)
+    kernel_env = {**environment(config), "MLOPS_HOME": str(ws.root), "MLOPS_PIPELINE_RUN_ID": parent_id,
                   "MLFLOW_EXPERIMENT_NAME": os.environ.get("MLFLOW_EXPERIMENT_NAME") or (experiment or pipeline.name)}  # fmt: skip
     if not is_embedded(c.tracking_uri):
         kernel_env["MLFLOW_TRACKING_URI"] = c.tracking_uri
@@ -92,9 +107,9 @@ def run(target, overrides: dict | None = None, *, parallel: int = 1, timeout: fl
         def one(name: str, position: int) -> StepOutcome:
             step = pipeline.steps[name]
             child = retry_locked(c.create_run)(exp, run_name=name, tags={
-                **base_tags, "mlflow.parentRunId": parent_id, f"{TAG}.kind": "pipeline_step",
-                f"{TAG}.pipeline_run": parent_id, f"{TAG}.pipeline_step": name, "mlflow.source.name": str(step.notebook),
-                f"{TAG}.notebook": str(step.notebook)})  # fmt: skip
+                **base_tags, "mlflow.parentRunId": parent_id, schema.KIND: "pipeline_step",
+                schema.PIPELINE_RUN: parent_id, schema.PIPELINE_STEP: name, "mlflow.source.name": str(step.notebook),
+                schema.NOTEBOOK: str(step.notebook)})  # fmt: skip
             run_id = child.info.run_id
             _log_params(c, run_id, step_params[name])
             env = {
@@ -132,7 +147,7 @@ def run(target, overrides: dict | None = None, *, parallel: int = 1, timeout: fl
     finally:
         result.seconds = time.perf_counter() - started
         if result.failures:
-            retry_locked(c.set_tag)(parent_id, f"{TAG}.error", result.failures[0][:500])
+            retry_locked(c.set_tag)(parent_id, schema.ERROR, result.failures[0][:500])
         retry_locked(c.set_terminated)(parent_id, status)
         (folder / "result.json").write_text(json.dumps(
             {"run_id": parent_id, "status": status, "seconds": result.seconds,
@@ -186,36 +201,15 @@ def _schedule(pipeline: Pipeline, one, parallel: int) -> dict[str, StepOutcome]:
 def stop_kernels(since: float) -> list[int]:
     """Terminate the ipykernel processes this process started since ``since``, and what they started
     (a step's MLServer would outlive a terminated kernel); kill what does not stop within 5 s."""
-    import psutil
-
-    family = []
-    for proc in psutil.Process().children(recursive=True):
-        try:
-            if proc.create_time() >= since - 1 and "ipykernel" in " ".join(proc.cmdline()):
-                family += [proc, *proc.children(recursive=True)]
-        except psutil.Error:
-            continue
-    for proc in family:
-        try:
-            proc.terminate()
-        except psutil.Error:
-            pass
-    _, alive = psutil.wait_procs(family, timeout=5)
-    for proc in alive:
-        try:
-            proc.kill()
-        except psutil.Error:
-            pass
-    return [p.pid for p in family]
+    return procs.terminate_tree(procs.children_running("ipykernel", since), grace=5)
 
 
 def _log_params(c, run_id: str, values: dict) -> None:
     from mlflow.entities import Param
 
-    from ..tracking.store import retry_locked
+    from ..tracking.store import param_value, retry_locked
 
-    items = [Param(k, json.dumps(v) if not isinstance(v, str) else v) for k, v in values.items()]
-    items = [Param(p.key, p.value[:6000]) for p in items]
+    items = [Param(k, param_value(json.dumps(v) if not isinstance(v, str) else v)) for k, v in values.items()]
     if items:
         retry_locked(c.log_batch)(run_id, params=items)
 
@@ -225,7 +219,7 @@ def _finish_step(c, outcome: StepOutcome) -> None:
     copied onto the step run (``RUN_NAME.metric``) for ``reproduce``; the step run's status."""
     from mlflow.entities import Metric
 
-    from ..tracking.store import TAG, retry_locked
+    from ..tracking.store import quote, retry_locked
 
     run_id = outcome.run_id
     for path in (outcome.output, outcome.output.with_suffix(".kernel.log") if not outcome.ok else None):
@@ -235,21 +229,21 @@ def _finish_step(c, outcome: StepOutcome) -> None:
             except Exception:  # a lost artifact must not hide the step's own outcome
                 pass
     inner = c.search_runs([e.experiment_id for e in c.search_experiments()],
-                          filter_string=f"tags.`{TAG}.pipeline_step_run` = '{run_id}'",
+                          filter_string=f"tags.`{schema.PIPELINE_STEP_RUN}` = {quote(run_id)}",
                           order_by=["attributes.start_time ASC"], max_results=1000)  # fmt: skip
     names = [r.info.run_name or r.info.run_id[:8] for r in inner]
     now = int(time.time() * 1000)
     metrics = []
     for i, r in enumerate(inner):
         if r.info.status == "RUNNING":
-            retry_locked(c.set_tag)(r.info.run_id, f"{TAG}.error", describe(outcome))
+            retry_locked(c.set_tag)(r.info.run_id, schema.ERROR, describe(outcome))
             retry_locked(c.set_terminated)(r.info.run_id, "FAILED")
         label = names[i] if names.count(names[i]) == 1 else f"{names[i]}#{i}"
         metrics += [Metric(f"{label}.{k}", v, now, 0) for k, v in r.data.metrics.items()]
     if metrics:
         retry_locked(c.log_batch)(run_id, metrics=metrics)
     if not outcome.ok:
-        retry_locked(c.set_tag)(run_id, f"{TAG}.error", describe(outcome)[:500])
+        retry_locked(c.set_tag)(run_id, schema.ERROR, describe(outcome)[:500])
         if outcome.cell is not None:
-            retry_locked(c.set_tag)(run_id, f"{TAG}.failed_cell", str(outcome.cell))
+            retry_locked(c.set_tag)(run_id, schema.FAILED_CELL, str(outcome.cell))
     retry_locked(c.set_terminated)(run_id, outcome.status)

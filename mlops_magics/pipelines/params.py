@@ -117,3 +117,8 @@ def coerce(name: str, value, default, where: str):
             f"not {_type_name(value)} {value!r}: type e.g. -p {name} {json.dumps(default)}"
         )
     return value
+
+
+def parse_overrides(pairs) -> dict:
+    """``[("C", "0.5"), ("train.name", "x")]`` (``-p NAME VALUE`` pairs) -> ``{"C": 0.5, "train.name": "x"}``."""
+    return {key: parse_value(value) for key, value in pairs}

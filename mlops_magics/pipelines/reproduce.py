@@ -8,6 +8,7 @@ import math
 import tempfile
 from pathlib import Path
 
+from .. import schema
 from ..config import environ
 from ..errors import UserInputError
 from .results import Reproduction
@@ -16,7 +17,7 @@ from .results import Reproduction
 def pipeline_run(run_id: str, config=None):
     """The pipeline run behind ``run_id`` (the pipeline run itself, one of its steps, or a run a step
     tracked)."""
-    from ..tracking.store import TAG, client
+    from ..tracking.store import client
 
     c = client(config)
     try:
@@ -24,8 +25,8 @@ def pipeline_run(run_id: str, config=None):
     except Exception:
         raise UserInputError(f"no run {run_id} in {c.tracking_uri.split('?')[0]}") from None
     tags = run.data.tags
-    if tags.get(f"{TAG}.kind") != "pipeline":
-        parent = tags.get(f"{TAG}.pipeline_run")
+    if tags.get(schema.KIND) != "pipeline":
+        parent = tags.get(schema.PIPELINE_RUN)
         if not parent:
             raise UserInputError(
                 f"run {run_id} was not made by a pipeline; reproduce takes the run id that "
@@ -36,17 +37,17 @@ def pipeline_run(run_id: str, config=None):
 
 
 def step_metrics(c, parent_id: str) -> dict[str, dict[str, float]]:
-    from ..tracking.store import TAG
+    from ..tracking.store import quote
 
     steps = c.search_runs([c.get_run(parent_id).info.experiment_id],
-                          filter_string=f"tags.`{TAG}.pipeline_run` = '{parent_id}' and "
-                                        f"tags.`{TAG}.kind` = 'pipeline_step'", max_results=1000)  # fmt: skip
-    return {r.data.tags[f"{TAG}.pipeline_step"]: dict(r.data.metrics) for r in steps}
+                          filter_string=f"tags.`{schema.PIPELINE_RUN}` = {quote(parent_id)} and "
+                                        f"tags.`{schema.KIND}` = 'pipeline_step'", max_results=1000)  # fmt: skip
+    return {r.data.tags[schema.PIPELINE_STEP]: dict(r.data.metrics) for r in steps}
 
 
 def reproduce(run_id: str, *, rtol: float = 1e-6, parallel: int = 1, progress: bool = True, log=print,
               config=None) -> Reproduction:  # fmt: skip
-    from ..tracking.store import TAG, client
+    from ..tracking.store import client
     from . import record as R
     from .local import run
 
@@ -70,7 +71,7 @@ def reproduce(run_id: str, *, rtol: float = 1e-6, parallel: int = 1, progress: b
     try:
         new = run(rec["source"], overrides, parallel=parallel, progress=progress, log=log, config=config,
                   experiment=c.get_experiment(original.info.experiment_id).name,
-                  tags={f"{TAG}.reproduces": original.info.run_id})  # fmt: skip
+                  tags={schema.REPRODUCES: original.info.run_id})  # fmt: skip
     except UserInputError as exc:
         raise UserInputError(
             f"cannot reproduce {original.info.run_id}: the code it needs has changed ({exc})"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..display import Card, Result, Table
-from .engine import StepOutcome, describe
+from .step import StepOutcome, describe
 
 
 @dataclass
@@ -16,6 +16,8 @@ class PipelineResult(Result):
     steps: list[StepOutcome] = field(default_factory=list)
     seconds: float = 0.0
     engine: str = "local"
+    compiled: str | None = None  # kfp: the IR YAML written
+    host: str | None = None  # kfp: where it was submitted (run_id is then the KFP run's id)
 
     @property
     def ok(self) -> bool:
@@ -23,6 +25,8 @@ class PipelineResult(Result):
 
     @property
     def status(self) -> str:
+        if self.engine == "kfp":
+            return "SUBMITTED" if self.host else "COMPILED"
         return "FINISHED" if self.ok else "FAILED"
 
     @property
@@ -42,6 +46,7 @@ class PipelineResult(Result):
                 ("engine", self.engine),
                 ("wall time", f"{self.seconds:.1f} s"),
                 ("folder", self.folder),
+                *[(k, v) for k, v in (("compiled", self.compiled), ("submitted to", self.host)) if v],
             ],
             tables=[
                 Table(

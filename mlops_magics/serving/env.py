@@ -100,10 +100,10 @@ def prepare_sklearn_env(log=print) -> Path:
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
-    from ..tracking.models import _sklearn_requirements
+    from ..tracking.models import sklearn_requirements
 
     model = LogisticRegression().fit(np.array([[0.0], [1.0]]), [0, 1])
     with tempfile.TemporaryDirectory() as tmp:
-        mlflow.sklearn.save_model(model, f"{tmp}/model", pip_requirements=list(_sklearn_requirements()))
+        mlflow.sklearn.save_model(model, f"{tmp}/model", pip_requirements=list(sklearn_requirements()))
         requirements = requirements_of(Path(tmp) / "model")
     return ensure_env(requirements, log=log)

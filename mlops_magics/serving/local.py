@@ -16,18 +16,28 @@ import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .. import servers
+from .. import procs, schema, servers
 from ..config import get_config
+from ..display import Outcome
 from ..errors import ServerError, UserInputError
-from ..tracking.store import TAG
 from ..workspace import current
 from . import v2
 from .env import ensure_env, requirements_of
 from .manifests import check_k8s_name
 from .models import resolve_model
-from .results import Deployment, DeploymentsTable
+from .results import Deployment, DeploymentsTable, LogTail
+from .target import Target
 
 RUNTIME = "mlops_magics_runtime.LoggingMLflowRuntime"
+
+
+class LocalTarget(Target):
+    name = "local"
+    description = "an MLServer endpoint on this machine (V2 protocol)"
+    options = ("port", "host", "batching", "timeout", "max_batch_size", "max_batch_time", "log_requests")
+
+    def deploy(self, model_uri: str, name: str, *, config=None, log=print, **options) -> Deployment:
+        return deploy(model_uri, name, config=config, log=log, **options)
 
 
 def _record_path(name: str, config=None) -> Path:
@@ -53,6 +63,13 @@ def deploy(model_uri: str, name: str, port: int | None = None, host: str | None 
 
     config = config or get_config()
     check_k8s_name(name)
+    servers.check_port(port)
+    if not timeout > 0:
+        raise UserInputError(
+            f"--timeout {timeout:g}: give the seconds to wait for the model, e.g. --timeout 180"
+        )
+    if not 1 <= max_batch_size <= 10_000 or not 0 < max_batch_time <= 60:
+        raise UserInputError("adaptive batching takes 1 to 10000 requests and a window of up to 60 s")
     host = host or config.serving_host
     if host not in ("127.0.0.1", "localhost", "::1"):
         log(f"warning: the server binds {host}: it is reachable from other machines")
@@ -112,15 +129,13 @@ def deploy(model_uri: str, name: str, port: int | None = None, host: str | None 
         log_path=log_path, ready=ready, timeout=timeout, cwd=folder,
         env={"PATH": f"{env / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"},
     )  # fmt: skip
-    import psutil
-
     # the smoke inference is not traffic: nobody else knew the port yet, so drop what it logged (the
     # server appends with O_APPEND, so its next write lands at the new end)
     if request_log.is_file():
         os.truncate(request_log, logged_before)
     dep = Deployment(
         name=name, model_uri=model_uri, run_id=model.run_id, url=server.url, host=host, port=port, pid=server.pid,
-        pid_started=psutil.Process(server.pid).create_time(), folder=str(folder), log=str(log_path),
+        pid_started=procs.start_time(server.pid), folder=str(folder), log=str(log_path),
         request_log=str(request_log), created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         extra={"batching": batching, "max_batch_size": max_batch_size, "max_batch_time": max_batch_time},
     )  # fmt: skip
@@ -128,8 +143,8 @@ def deploy(model_uri: str, name: str, port: int | None = None, host: str | None 
     if model.run_id:  # lineage: run -> deployment, readable in MLflow without this package
         from ..tracking.store import client
 
-        client(config).set_tag(model.run_id, f"{TAG}.deployment.{name}", json.dumps({"url": dep.infer_url,
-                               "model_uri": model_uri, "created": dep.created}))  # fmt: skip
+        for key, value in schema.deployment_tag(name, dep.infer_url, model_uri, dep.created).items():
+            client(config).set_tag(model.run_id, key, value)
     return dep
 
 
@@ -148,15 +163,8 @@ def get(name: str, config=None) -> Deployment:
 
 
 def _status(dep: Deployment) -> str:
-    import psutil
-
     servers.running()  # reaps servers of this kernel that exited
-    try:
-        proc = psutil.Process(dep.pid)
-        alive = abs(proc.create_time() - dep.pid_started) < 1.0 and proc.status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        alive = False
-    if not alive:
+    if not procs.alive(dep.pid, dep.pid_started):
         return "STOPPED" if dep.status == "STOPPED" else "DEAD"
     return "READY" if servers.http_ok(f"{dep.url}/v2/models/{dep.name}/ready", timeout=2) else "STARTING"
 
@@ -193,34 +201,29 @@ def predict(name: str, df, timeout: float = 60, config=None):
     return v2.decode(r.json())
 
 
-def logs(name: str, lines: int = 40, config=None) -> str:
-    return servers.log_tail(Path(get(name, config).log), lines)
+def logs(name: str, lines: int = 40, config=None) -> LogTail:
+    """The last ``lines`` lines of the deployment's server log."""
+    if not 1 <= lines <= 100_000:
+        raise UserInputError(f"--lines {lines}: give a number of lines from 1 to 100000")
+    dep = get(name, config)
+    return LogTail(name, dep.log, servers.log_tail(Path(dep.log), lines))
 
 
 def stop(name: str, config=None) -> Deployment:
     """Stop a deployment's server (one this kernel started, or another kernel's on this host)."""
-    import psutil
-
     dep = get(name, config)
     if not servers.stop(_server_name(name)) and dep.status in ("READY", "STARTING"):
-        proc = psutil.Process(dep.pid)
-        family = [proc, *proc.children(recursive=True)]
-        for p in family:
-            p.terminate()
-        _, alive = psutil.wait_procs(family, timeout=10)
-        for p in alive:
-            p.kill()
+        procs.terminate_tree(dep.pid, grace=10)
     dep.status = "STOPPED"
     _record_path(name, config).write_text(json.dumps(dep.to_record(), indent=2))
     return dep
 
 
-def stop_all(config=None) -> list[str]:
-    return [
-        stop(d.name, config).name
-        for d in list_deployments(config).deployments
-        if d.status in ("READY", "STARTING")
-    ]
+def stop_all(config=None) -> Outcome:
+    """Stop every running deployment of the workspace."""
+    names = [stop(d.name, config).name for d in list_deployments(config).deployments
+             if d.status in ("READY", "STARTING")]  # fmt: skip
+    return Outcome("stopped", names, "deployments")
 
 
 def request_log(name: str, config=None):

@@ -1,27 +1,31 @@
-"""Kubernetes manifests for the model: Seldon Core v2 ``Model`` (and an ``Experiment`` for a canary),
-or a KServe ``InferenceService`` with the MLflow format over the V2 protocol (MLServer underneath).
+"""Kubernetes manifests for a model: what the ``seldon`` and ``kserve`` targets share.
 
 The model's MLflow folder must be reachable by the cluster at ``storage_uri`` (s3://, gs://, ...).
-Lineage travels as annotations (``mlops-magics/model-uri``, ``mlops-magics/run-id``, ...).
+Lineage travels as annotations (``mlops-magics/model-uri``, ``mlops-magics/run-id``, ...; see schema).
+The manifests are written to the workspace's ``deployments/NAME/TARGET.yaml`` for ``kubectl apply -f``.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from .. import schema
 from ..display import Card, Result
 from ..errors import UserInputError
+from ..workspace import current
 from .models import ModelRef
+from .target import Target
 
 DNS1123 = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 STORAGE = re.compile(r"(s3|gs|gcs|azure|https?|pvc|hf|oci)://.+")
 
 
-def check_k8s_name(name: str) -> None:
-    if not name or len(name) > 63 or not DNS1123.fullmatch(name):
+def check_k8s_name(name: str, option: str = "--name") -> None:
+    if not isinstance(name, str) or not name or len(name) > 63 or not DNS1123.fullmatch(name):
         raise UserInputError(
-            f"--name {name!r} is not a valid Kubernetes name: lower-case letters, digits and '-', e.g. credit-risk"
+            f"{option} {name!r} is not a valid Kubernetes name: lower-case letters, digits and '-', e.g. credit-risk"
         )
 
 
@@ -37,13 +41,24 @@ def check_storage(uri: str | None) -> str:
     return uri
 
 
-def _annotations(model: ModelRef) -> dict:
-    notes = {"mlops-magics/model-uri": model.uri}
-    if model.run_id:
-        notes["mlops-magics/run-id"] = model.run_id
-    if model.name and model.version:
-        notes["mlops-magics/registered-model"] = f"{model.name}/{model.version}"
-    return notes
+def check_replicas(**counts: int | None) -> None:
+    for option, value in counts.items():
+        if value is not None and not 0 <= int(value) <= 10_000:
+            raise UserInputError(
+                f"--{option.replace('_', '-')} {value}: give a number of replicas from 0 to 10000"
+            )
+
+
+def split_canary(text) -> tuple[str | None, int]:
+    """``"challenger:10"`` -> ("challenger", 10); ``"10"`` or ``10`` -> (None, 10); percent in 1..99."""
+    name, _, share = str(text).rpartition(":")
+    try:
+        percent = int(share)
+    except ValueError:
+        raise UserInputError(f"--canary {text!r}: type MODEL:PERCENT, e.g. --canary challenger:10") from None
+    if not 0 < percent < 100:
+        raise UserInputError(f"--canary {text!r}: the share must be between 1 and 99 percent")
+    return name or None, percent
 
 
 @dataclass
@@ -68,58 +83,52 @@ class Manifests(Result):
                     kind="manifests")  # fmt: skip
 
 
-def seldon(model: ModelRef, name: str, storage_uri: str, replicas: int = 1, min_replicas: int | None = None,
-           max_replicas: int | None = None, canary: tuple[str, int] | None = None) -> Manifests:  # fmt: skip
-    """A Seldon Core v2 ``Model`` (MLServer with the mlflow runtime); with ``canary=(model, percent)``
-    an ``Experiment`` that sends that share of traffic to another, already deployed, Seldon model."""
-    check_k8s_name(name)
-    spec = {"storageUri": check_storage(storage_uri), "requirements": ["mlflow"], "replicas": replicas}
-    if min_replicas is not None:
-        spec["minReplicas"] = min_replicas
-    if max_replicas is not None:
-        spec["maxReplicas"] = max_replicas
-    docs = [{"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "Model",
-             "metadata": {"name": name, "annotations": _annotations(model)}, "spec": spec}]  # fmt: skip
-    if canary:
-        other, percent = canary
-        check_k8s_name(other)
-        if not 0 < percent < 100:
-            raise UserInputError(f"--canary {other}:{percent}: the share must be between 1 and 99 percent")
-        docs.append({
-            "apiVersion": "mlops.seldon.io/v1alpha1", "kind": "Experiment",
-            "metadata": {"name": f"{name}-canary", "annotations": _annotations(model)},
-            "spec": {"default": name, "candidates": [{"name": name, "weight": 100 - percent},
-                                                     {"name": other, "weight": percent}]},
-        })  # fmt: skip
-    return Manifests("seldon", name, model, docs)
-
-
-def kserve(model: ModelRef, name: str, storage_uri: str, min_replicas: int | None = None,
-           max_replicas: int | None = None, canary_percent: int | None = None) -> Manifests:  # fmt: skip
-    """A KServe ``InferenceService``: MLflow format, V2 protocol (served by MLServer)."""
-    check_k8s_name(name)
-    predictor: dict = {"model": {"modelFormat": {"name": "mlflow"}, "protocolVersion": "v2",
-                                 "storageUri": check_storage(storage_uri)}}  # fmt: skip
-    if min_replicas is not None:
-        predictor["minReplicas"] = min_replicas
-    if max_replicas is not None:
-        predictor["maxReplicas"] = max_replicas
-    if canary_percent is not None:
-        if not 0 < canary_percent < 100:
-            raise UserInputError("--canary for KServe takes a share between 1 and 99 percent")
-        predictor["canaryTrafficPercent"] = canary_percent
-    doc = {"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
-           "metadata": {"name": name, "annotations": _annotations(model)}, "spec": {"predictor": predictor}}  # fmt: skip
-    return Manifests("kserve", name, model, [doc])
+def annotations(model: ModelRef) -> dict:
+    return schema.annotations(model.uri, model.run_id, model.name, model.version)
 
 
 def write(manifests: Manifests, folder) -> Manifests:
     """Write one YAML file per target into ``folder`` (the deployment's folder in the workspace)."""
-    from pathlib import Path
-
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{manifests.target}.yaml"
     path.write_text(manifests.yaml)
     manifests.paths = [str(path)]
     return manifests
+
+
+def written(config=None) -> list[tuple[str, str, Path, list[dict]]]:
+    """Every manifest file in the workspace: (deployment name, target, path, documents)."""
+    import yaml
+
+    out = []
+    for path in sorted(current(config).deployments_dir.glob("*/*.yaml")):
+        try:
+            docs = [d for d in yaml.safe_load_all(path.read_text()) if isinstance(d, dict)]
+        except yaml.YAMLError:
+            continue
+        out.append((path.parent.name, path.stem, path, docs))
+    return out
+
+
+def for_run(run_id: str, config=None) -> list[tuple[str, str, Path]]:
+    """The manifests written for the model of ``run_id``: (deployment name, target, path)."""
+    return [(name, target, path) for name, target, path, docs in written(config)
+            if any(schema.annotated_run(d) == run_id for d in docs)]  # fmt: skip
+
+
+class ManifestTarget(Target):
+    """A target that writes manifests: resolve the model, build the documents, write them."""
+
+    def documents(self, model: ModelRef, name: str, **options) -> list[dict]:  # pragma: no cover
+        raise NotImplementedError
+
+    def deploy(self, model_uri: str, name: str, *, config=None, log=print, **options) -> Manifests:
+        from .models import resolve_model
+
+        check_k8s_name(name)
+        check_storage(options.get("storage_uri"))
+        check_replicas(**{k: options.get(k) for k in ("replicas", "min_replicas", "max_replicas")})
+        model = resolve_model(model_uri, config)
+        result = Manifests(self.name, name, model, self.documents(model, name, **options))
+        return write(result, current(config).ensure().deployment_dir(name))

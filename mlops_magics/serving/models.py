@@ -23,7 +23,7 @@ class ModelRef:
 
 def resolve_model(uri: str, config=None) -> ModelRef:
     """``models:/NAME@ALIAS``, ``models:/NAME/VERSION``, ``runs:/RUN/PATH`` or ``models:/m-ID``."""
-    from ..tracking.store import client
+    from ..tracking.store import client, quote
 
     c = client(config)
     m = re.fullmatch(r"models:/([^/@]+)@([\w-]+)", uri)
@@ -40,7 +40,7 @@ def resolve_model(uri: str, config=None) -> ModelRef:
             run = c.get_run(m.group(1))
             # MLflow 3 keeps a model logged with name=NAME as a LoggedModel, outside the run's artifacts
             found = c.search_logged_models([run.info.experiment_id], max_results=1,
-                                           filter_string=f"source_run_id = '{m.group(1)}' AND name = '{m.group(2)}'")  # fmt: skip
+                                           filter_string=f"source_run_id = '{m.group(1)}' AND name = {quote(m.group(2))}")  # fmt: skip
             return ModelRef(uri, m.group(1), artifacts_uri=f"models:/{found[0].model_id}" if found else None)
         m = re.fullmatch(r"models:/(m-[0-9a-f]+)", uri)
         if m:

@@ -55,3 +55,26 @@ class DeploymentsTable(Result):
 
     def __len__(self) -> int:
         return len(self.deployments)
+
+
+@dataclass
+class LogTail(Result):
+    """The end of a server log (``%deploy logs``): the lines themselves as text."""
+
+    name: str
+    path: str
+    text: str
+
+    def card(self) -> Card:
+        return Card(f"Log of {self.name}", [("log", self.path)], notes=self.text.splitlines(), kind="log")
+
+    def __str__(self) -> str:
+        return self.text
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        import html
+
+        return {
+            "text/plain": self.text,
+            "text/html": f"<pre class='mlops-log'>{html.escape(self.text)}</pre>",
+        }

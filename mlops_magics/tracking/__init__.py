@@ -8,6 +8,7 @@ from .runs import (
     get_run,
     last_run,
     log,
+    log_fitted,
     resolve_run,
     search_runs,
     start_run,
@@ -15,6 +16,7 @@ from .runs import (
     tracked,
 )
 from .store import client, tracking_uri
+from .ui import start_ui, stop_ui
 
 __all__ = [
     "RunResult",
@@ -25,11 +27,14 @@ __all__ = [
     "last_run",
     "list_models",
     "log",
+    "log_fitted",
     "log_model",
     "register",
     "resolve_run",
     "search_runs",
     "start_run",
+    "start_ui",
+    "stop_ui",
     "sweep_dead_runs",
     "tracked",
     "tracking_uri",

@@ -20,7 +20,8 @@ import sys
 import time
 from pathlib import Path
 
-from .store import TAG
+from .. import procs, schema
+from . import inputs
 
 # Libraries whose versions matter for reproducing a model, recorded when imported in the session.
 PACKAGES = (
@@ -91,7 +92,7 @@ def git_info(where: str | os.PathLike) -> dict:
 
 
 @functools.cache
-def _version(dist: str) -> str | None:
+def installed_version(dist: str) -> str | None:
     """Installed version of a distribution (cached: reading metadata costs milliseconds each time)."""
     try:
         return importlib.metadata.version(dist)
@@ -103,8 +104,8 @@ def package_versions() -> dict[str, str]:
     out = {}
     for entry in PACKAGES:
         dist, _, module = entry.partition(":")
-        if (module or dist) in sys.modules and _version(dist):
-            out[dist] = _version(dist)
+        if (module or dist) in sys.modules and installed_version(dist):
+            out[dist] = installed_version(dist)
     return out
 
 
@@ -115,26 +116,15 @@ def process_tags() -> dict[str, str]:
 
 @functools.cache
 def _process_tags(pid: int) -> tuple[tuple[str, str], ...]:
-    import psutil
-
-    return (
-        (f"{TAG}.host", socket.gethostname()),
-        (f"{TAG}.pid", str(pid)),
-        (f"{TAG}.pid_started", f"{psutil.Process(pid).create_time():.3f}"),
-    )
+    return tuple(schema.owner_tags(socket.gethostname(), pid, procs.start_time(pid)).items())
 
 
 def owner_alive(tags: dict) -> bool:
     """False when the run's owning process on this host is gone (or its pid was reused)."""
-    import psutil
-
-    if tags.get(f"{TAG}.host") != socket.gethostname() or f"{TAG}.pid" not in tags:
+    host, pid, started = schema.owner(tags)
+    if host != socket.gethostname() or pid is None:
         return True  # not ours to judge
-    try:
-        proc = psutil.Process(int(tags[f"{TAG}.pid"]))
-        return abs(proc.create_time() - float(tags.get(f"{TAG}.pid_started", 0))) < 1.0
-    except (psutil.NoSuchProcess, ValueError):
-        return False
+    return procs.alive(pid, started)
 
 
 def cell_sha256(source: str) -> str:
@@ -147,34 +137,32 @@ def run_tags(user_ns: dict | None = None, cell: str | None = None) -> dict[str, 
     nb = notebook_path(user_ns)
     where = Path(nb).parent if nb else Path.cwd()
     if nb:
-        tags[f"{TAG}.notebook"] = nb
+        tags[schema.NOTEBOOK] = nb
         tags["mlflow.source.name"] = nb
         tags["mlflow.source.type"] = "NOTEBOOK"
     if cell is not None:
-        tags[f"{TAG}.cell_sha256"] = cell_sha256(cell)
+        tags[schema.CELL_SHA256] = cell_sha256(cell)
     git = git_info(where)
     if git:
         tags["mlflow.source.git.commit"] = git["commit"]
-        tags[f"{TAG}.git_commit"] = git["commit"]
-        tags[f"{TAG}.git_dirty"] = str(git["dirty"]).lower()
+        tags[schema.GIT_COMMIT] = git["commit"]
+        tags[schema.GIT_DIRTY] = str(git["dirty"]).lower()
         if "diff_sha256" in git:
-            tags[f"{TAG}.git_diff_sha256"] = git["diff_sha256"]
+            tags[schema.GIT_DIFF_SHA256] = git["diff_sha256"]
     params = papermill_parameters(user_ns)
     if params is not None:
-        tags[f"{TAG}.papermill"] = "true"
-        tags[f"{TAG}.papermill_parameters"] = json.dumps(params, default=str, sort_keys=True)[:5000]
+        tags[schema.PAPERMILL] = "true"
+        tags[schema.PAPERMILL_PARAMETERS] = json.dumps(params, default=str, sort_keys=True)[:5000]
     if os.environ.get("MLOPS_PIPELINE_RUN_ID"):
-        tags[f"{TAG}.pipeline_run"] = os.environ["MLOPS_PIPELINE_RUN_ID"]
+        tags[schema.PIPELINE_RUN] = os.environ["MLOPS_PIPELINE_RUN_ID"]
     if os.environ.get("MLOPS_PIPELINE_STEP_RUN_ID"):  # nests under the step's run (mlops-magics run)
-        tags[f"{TAG}.pipeline_step_run"] = os.environ["MLOPS_PIPELINE_STEP_RUN_ID"]
+        tags[schema.PIPELINE_STEP_RUN] = os.environ["MLOPS_PIPELINE_STEP_RUN_ID"]
         tags["mlflow.parentRunId"] = os.environ["MLOPS_PIPELINE_STEP_RUN_ID"]
         if os.environ.get("MLOPS_PIPELINE_STEP"):
-            tags[f"{TAG}.pipeline_step"] = os.environ["MLOPS_PIPELINE_STEP"]
+            tags[schema.PIPELINE_STEP] = os.environ["MLOPS_PIPELINE_STEP"]
     versions = package_versions()
     if versions:
-        tags[f"{TAG}.packages"] = ",".join(f"{k}=={v}" for k, v in sorted(versions.items()))
-    tags[f"{TAG}.started"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    from ..session import take_pending_tags
-
-    tags.update(take_pending_tags())  # feature views read before the run started
+        tags[schema.PACKAGES] = ",".join(f"{k}=={v}" for k, v in sorted(versions.items()))
+    tags[schema.STARTED] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    tags.update(inputs.take_pending())  # feature views read before the run started
     return tags

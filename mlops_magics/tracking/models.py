@@ -19,9 +19,10 @@ import functools
 import io
 import warnings
 
+from .. import schema
 from ..errors import BackendError, UserInputError
 from .results import ModelsTable, RegisteredVersion
-from .store import TAG, client, retry_locked
+from .store import client, quote, retry_locked
 
 ARTIFACT = "model"
 
@@ -34,7 +35,13 @@ def sample_input(user_ns: dict, cell: str, name: str | None, rows: int = 5):
             return None
     elif name not in user_ns:
         raise UserInputError(f"--input {name}: no such variable in the notebook; check the name")
-    x = user_ns[name]
+    return example_rows(user_ns[name], rows)
+
+
+def example_rows(x, rows: int = 5):
+    """The first ``rows`` rows of features, as a model's input example (None stays None)."""
+    if x is None:
+        return None
     return x.head(rows) if hasattr(x, "head") else x[:rows]
 
 
@@ -85,13 +92,18 @@ def _pure_sklearn(model, depth: int = 0) -> bool:
 
 
 @functools.cache
-def _sklearn_requirements() -> tuple[str, ...]:
+def sklearn_requirements() -> tuple[str, ...]:
+    """The pip requirements of a model made only of scikit-learn parts, pinned to this environment."""
     import mlflow.sklearn
 
-    from .context import _version
+    from .context import installed_version
 
     reqs = mlflow.sklearn.get_default_pip_requirements(include_skops=True)
-    reqs += [f"{dist}=={_version(dist)}" for dist in ("numpy", "pandas", "scipy") if _version(dist)]
+    reqs += [
+        f"{dist}=={installed_version(dist)}"
+        for dist in ("numpy", "pandas", "scipy")
+        if installed_version(dist)
+    ]
     return tuple(reqs)
 
 
@@ -124,7 +136,7 @@ def log_model(model, input_example=None) -> str:
             info = mlflow.sklearn.log_model(
                 model, name=ARTIFACT, signature=signature, input_example=input_example,
                 skops_trusted_types=_skops_types(model),
-                pip_requirements=list(_sklearn_requirements()) if _pure_sklearn(model) else None,
+                pip_requirements=list(sklearn_requirements()) if _pure_sklearn(model) else None,
             )  # fmt: skip
         else:
             info = mlflow.pyfunc.log_model(
@@ -180,7 +192,7 @@ def register(run, name: str, alias: str | None = None, config=None):
     try:
         # MLflow prints "Successfully registered model ..." to stderr; the card below says it
         with contextlib.redirect_stderr(io.StringIO()):
-            version = retry_locked(mlflow.register_model)(uri, name, tags={f"{TAG}.run_id": run.run_id})
+            version = retry_locked(mlflow.register_model)(uri, name, tags={schema.VERSION_RUN_ID: run.run_id})
         if alias:
             retry_locked(c.set_registered_model_alias)(name, alias, version.version)
     except Exception as exc:
@@ -194,7 +206,7 @@ def list_models(config=None) -> ModelsTable:
     rows = []
     for m in c.search_registered_models():
         latest = max((int(v.version) for v in m.latest_versions), default=None) if m.latest_versions else None
-        versions = c.search_model_versions(f"name = '{m.name}'")
+        versions = c.search_model_versions(f"name = {quote(m.name)}")
         latest = max((int(v.version) for v in versions), default=latest)
         aliases = ", ".join(f"@{a}→v{v}" for a, v in sorted((m.aliases or {}).items()))
         rows.append([m.name, latest, aliases, len(versions)])

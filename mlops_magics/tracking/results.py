@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from .. import schema
 from ..display import Card, Result, Table
-from .store import TAG
 
 
 @dataclass
@@ -28,7 +28,7 @@ class RunResult(Result):
     @classmethod
     def from_run(cls, run, experiment: str) -> RunResult:
         info, data = run.info, run.data
-        model_uri = data.tags.get(f"{TAG}.model_uri")
+        model_uri = data.tags.get(schema.MODEL_URI)
         if model_uri is None and getattr(run, "outputs", None) and run.outputs.model_outputs:
             model_uri = f"models:/{run.outputs.model_outputs[0].model_id}"
         return cls(
@@ -68,13 +68,13 @@ class RunResult(Result):
         facts += [(f"metric {k}", v) for k, v in sorted(self.metrics.items())]
         if self.model_uri:
             facts.append(("model", self.model_uri))
-        if f"{TAG}.notebook" in self.tags:
-            facts.append(("notebook", self.tags[f"{TAG}.notebook"]))
-        if f"{TAG}.git_commit" in self.tags:
-            dirty = " (uncommitted changes)" if self.tags.get(f"{TAG}.git_dirty") == "true" else ""
-            facts.append(("git commit", self.tags[f"{TAG}.git_commit"][:12] + dirty))
-        if f"{TAG}.error" in self.tags:
-            facts.append(("error", f"{self.tags.get(f'{TAG}.error_type', '')}: {self.tags[f'{TAG}.error']}"))
+        if schema.NOTEBOOK in self.tags:
+            facts.append(("notebook", self.tags[schema.NOTEBOOK]))
+        if schema.GIT_COMMIT in self.tags:
+            dirty = " (uncommitted changes)" if self.tags.get(schema.GIT_DIRTY) == "true" else ""
+            facts.append(("git commit", self.tags[schema.GIT_COMMIT][:12] + dirty))
+        if schema.ERROR in self.tags:
+            facts.append(("error", f"{self.tags.get(schema.ERROR_TYPE, '')}: {self.tags[schema.ERROR]}"))
         links = [("MLflow UI", self.ui_url)] if self.ui_url else []
         notes = [] if links else ["%track ui starts the MLflow UI on 127.0.0.1"]
         return Card(

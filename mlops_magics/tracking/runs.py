@@ -10,16 +10,18 @@ import re
 import time
 from collections.abc import Callable, Iterable
 
+from .. import schema
 from ..errors import BackendError, UserInputError
-from .context import owner_alive, run_tags
+from . import sweep
+from .context import run_tags
 from .results import Comparison, RunResult, RunsTable
-from .store import TAG, client, experiment_id, experiment_name, retry_locked
+from .store import client, experiment_id, experiment_name, param_value, quote, retry_locked
 
 SECRET = re.compile(
     r"pass(word|wd|phrase)?|secret|token|api_?key|credential|private_?key|auth|session_?key", re.I
 )
-# per store: the last run this process ended; stores already swept; runs started here, as started
-_state = {"last": {}, "swept": set(), "started": {}}
+# per store: the last run this process ended; runs started here, as started
+_state = {"last": {}, "started": {}}
 
 
 def check_not_secret(name: str) -> None:
@@ -27,12 +29,6 @@ def check_not_secret(name: str) -> None:
         raise UserInputError(
             f"{name!r} looks like a secret, so it is not logged; log a non-secret variable instead"
         )
-
-
-def _first_use(c) -> None:
-    if c.tracking_uri not in _state["swept"]:
-        _state["swept"].add(c.tracking_uri)
-        sweep_dead_runs(c)
 
 
 def start_run(
@@ -48,7 +44,7 @@ def start_run(
     import mlflow
 
     c = client(config)
-    _first_use(c)
+    sweep.once(c)
     exp_id = experiment_id(experiment, config)
     all_tags = {**run_tags(user_ns, cell), **(tags or {})}
     active = mlflow.active_run()
@@ -74,9 +70,8 @@ def end_run(
 
     c = client(config)
     if error is not None:
-        message = str(error).strip().splitlines()[0][:500] if str(error).strip() else ""
-        _quietly(c.set_tag, run_id, f"{TAG}.error_type", type(error).__name__)
-        _quietly(c.set_tag, run_id, f"{TAG}.error", message or type(error).__name__)
+        for key, value in schema.error_tags(error).items():
+            _quietly(c.set_tag, run_id, key, value)
     active = mlflow.active_run()
     if active is not None and active.info.run_id == run_id:
         retry_locked(mlflow.end_run)(status)
@@ -117,7 +112,7 @@ def log(
         raise UserInputError(f"metric {k!r} must be a number, got {type(v).__name__} {str(v)[:40]!r}")
     batch = dict(
         metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()],
-        params=[Param(k, str(v)[:6000]) for k, v in params.items()],
+        params=[Param(k, param_value(v)) for k, v in params.items()],
         tags=[RunTag(k, str(v)) for k, v in tags.items()],
     )
     try:
@@ -178,7 +173,7 @@ def tracked(
 
             obj = values_from(user_ns, [model], "--model")[model]
             model_uri = log_model(obj, sample_input(user_ns, cell, model_input))
-            model_tags = {f"{TAG}.model_uri": model_uri}
+            model_tags = {schema.MODEL_URI: model_uri}
         log(run_id, param_values, metric_values, model_tags, config=config)  # one write for all of them
         status = "FINISHED"
     except KeyboardInterrupt as exc:
@@ -192,12 +187,26 @@ def tracked(
         started = _state["started"].get(run_id)
         if status == "FINISHED" and not autolog and started is not None:
             known = RunResult.from_run(started, experiment_name(started.info.experiment_id, config))
-            known.params.update({k: str(v)[:6000] for k, v in param_values.items()})
+            known.params.update({k: param_value(v) for k, v in param_values.items()})
             known.metrics.update({k: float(v) for k, v in metric_values.items()})
             known.tags.update(model_tags)
             known.model_uri = model_uri
         result = end_run(run_id, status, error, config, known=known)
     return result, value
+
+
+def log_fitted(model, name: str, input_example=None, tags: dict | None = None, config=None) -> RunResult:
+    """A fitted model logged in a run of its own (``%deploy VAR`` serves a variable this way)."""
+    from .models import log_model
+
+    run_id = start_run(name, tags=tags, config=config)
+    try:
+        model_uri = log_model(model, input_example)
+        log(run_id, tags={schema.MODEL_URI: model_uri}, config=config)
+    except BaseException as exc:
+        end_run(run_id, "FAILED", exc, config)
+        raise
+    return end_run(run_id, "FINISHED", config=config)
 
 
 def last_run(config=None) -> RunResult | None:
@@ -208,6 +217,7 @@ def last_run(config=None) -> RunResult | None:
 
 def get_run(run_id: str, config=None) -> RunResult:
     c = client(config)
+    sweep.once(c)
     try:
         run = c.get_run(run_id)
     except Exception as exc:
@@ -218,6 +228,7 @@ def get_run(run_id: str, config=None) -> RunResult:
 def resolve_run(ref: str, config=None) -> RunResult:
     """``last`` (the last run this process ended, else the newest run), a run id, or a run name."""
     c = client(config)
+    sweep.once(c)
     if ref == "last":
         if _state["last"].get(c.tracking_uri):
             return get_run(_state["last"][c.tracking_uri], config)
@@ -228,7 +239,7 @@ def resolve_run(ref: str, config=None) -> RunResult:
     if re.fullmatch(r"[0-9a-f]{32}", ref):
         return get_run(ref, config)
     exps = [e.experiment_id for e in c.search_experiments()]
-    found = c.search_runs(exps, filter_string=f"attributes.run_name = '{ref}'", order_by=["start_time DESC"],
+    found = c.search_runs(exps, filter_string=f"attributes.run_name = {quote(ref)}", order_by=["start_time DESC"],
                           max_results=1)  # fmt: skip
     if not found:
         raise UserInputError(f"no run with id or name {ref!r}; see %track runs")
@@ -236,7 +247,10 @@ def resolve_run(ref: str, config=None) -> RunResult:
 
 
 def search_runs(experiment: str | None = None, last: int = 20, config=None) -> RunsTable:
+    if not 1 <= last <= 50_000:
+        raise UserInputError(f"--last {last}: show between 1 and 50000 runs, e.g. --last 20")
     c = client(config)
+    sweep.once(c)
     if experiment:
         exp = c.get_experiment_by_name(experiment)
         if exp is None:
@@ -253,21 +267,5 @@ def compare(a: str, b: str, config=None) -> Comparison:
 
 
 def sweep_dead_runs(c=None) -> list[str]:
-    """Mark KILLED the RUNNING runs whose owning process on this host is gone (any store)."""
-    import socket
-
-    c = c or client()
-    host = socket.gethostname()
-    exps = [e.experiment_id for e in c.search_experiments()]
-    if not exps:
-        return []
-    running = c.search_runs(
-        exps,
-        filter_string=f"attributes.status = 'RUNNING' and tags.`{TAG}.host` = '{host}'",
-        max_results=1000,
-    )
-    dead = [r.info.run_id for r in running if not owner_alive(r.data.tags)]
-    for run_id in dead:
-        _quietly(c.set_tag, run_id, f"{TAG}.killed_reason", "owning kernel process died")
-        retry_locked(c.set_terminated)(run_id, "KILLED")
-    return dead
+    """Mark KILLED the RUNNING runs whose owning process on this host is gone (any store, through MLflow)."""
+    return sweep.sweep_client(c or client())

@@ -18,8 +18,8 @@ import warnings
 from ..config import environ, get_config
 from ..workspace import Workspace, current
 
-TAG = "mlops_magics"  # the tag namespace of everything this package records (see lineage)
 BUSY_TIMEOUT_S = 60
+PARAM_LIMIT = 6000  # characters MLflow keeps of a param value
 _initialised: set[str] = set()
 _experiments: dict[tuple[str, str], str] = {}  # (store, name) -> id; ids never change once made
 
@@ -161,3 +161,17 @@ def retry_locked(fn=None, *, attempts: int = 8, first_wait: float = 0.05):
         return None  # unreachable
 
     return wrapper
+
+
+def param_value(value) -> str:
+    """A value as MLflow stores a param: text, cut to the length the store keeps."""
+    return str(value)[:PARAM_LIMIT]
+
+
+def quote(value: str) -> str:
+    """A value for an MLflow search filter, quoted: a name typed by the user can never change the query."""
+    if "'" in value and '"' in value:
+        from ..errors import UserInputError
+
+        raise UserInputError(f"{value!r}: a name cannot hold both kinds of quote")
+    return f'"{value}"' if "'" in value else f"'{value}'"

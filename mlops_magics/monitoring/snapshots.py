@@ -10,24 +10,34 @@ from dataclasses import dataclass
 from .. import servers
 from ..display import Card, Result, Table
 from ..errors import UserInputError
-from ..workspace import current
+from ..workspace import check_name, current
 
 UI = "evidently-ui"
 
 
+def evidently_dir(config=None):
+    """The folder ``evidently ui --workspace`` reads: the Evidently workspace of the projects."""
+    return current(config).monitoring_dir / "evidently"
+
+
+def _history_dir(config=None):
+    return current(config).monitoring_dir / "history"
+
+
 def _history_path(name: str, config=None):
-    return current(config).ensure().monitoring_dir / "history" / f"{name}.jsonl"
+    return _history_dir(config) / f"{check_name(name, '--save', 'credit-risk')}.jsonl"
 
 
 def save(result, name: str, config=None) -> str:
     """Add the snapshot to the Evidently project ``name`` and append the check to its history."""
+    path = _history_path(name, config)
     from evidently.ui.workspace import Workspace
 
-    ws = Workspace.create(str(current(config).ensure().monitoring_dir / "evidently"))
+    current(config).ensure()
+    ws = Workspace.create(str(evidently_dir(config)))
     found = ws.search_project(name)
     project = found[0] if found else ws.create_project(name, description="mlops_magics drift checks")
     ws.add_run(project.id, result.snapshot)
-    path = _history_path(name, config)
     path.parent.mkdir(parents=True, exist_ok=True)
     record = {"when": result.when, "dataset_drift": result.dataset_drift, "drift_share": result.drift_share,
               "scores": result.scores, "drifted": result.drifted, "report": result.report_path,
@@ -58,14 +68,42 @@ def history(name: str, config=None) -> DriftHistory:
     return DriftHistory(name, [json.loads(line) for line in path.read_text().splitlines() if line.strip()])
 
 
+def checks_for(run_id: str, deployments: list[str], config=None) -> list[tuple[str, dict]]:
+    """Saved checks that involve a run (as reference or served model) or one of its deployments:
+    [(history name, record)]."""
+    out = []
+    for path in sorted(_history_dir(config).glob("*.jsonl")):
+        for line in path.read_text().splitlines():
+            if not line.strip():
+                continue
+            rec = json.loads(line)
+            meta = rec.get("metadata", {})
+            if meta.get("deployment") in deployments or run_id in (
+                meta.get("run_id"),
+                meta.get("reference_run"),
+            ):
+                out.append((path.stem, rec))
+    return out
+
+
+def count(config=None) -> int:
+    """Snapshots in the Evidently workspace (files on disk; no Evidently import)."""
+    return len(list(evidently_dir(config).glob("*/snapshots/*.json")))
+
+
 def start_ui(port: int | None = None, host: str = "127.0.0.1", config=None) -> servers.Server:
     """The Evidently UI service over the workspace's Evidently projects."""
     existing = servers.get(UI)
     if existing:
         return existing
+    servers.check_port(port)
     ws = current(config).ensure()
     port = port or servers.free_port(host)
-    cmd = [sys.executable, "-c", "from evidently.cli import app; app()", "ui", "--workspace", str(ws.monitoring_dir / "evidently"),
+    cmd = [sys.executable, "-c", "from evidently.cli import app; app()", "ui", "--workspace", str(evidently_dir(config)),
            "--host", host, "--port", str(port)]  # fmt: skip
     return servers.start(UI, cmd, host=host, port=port, log_path=ws.logs_dir / "evidently-ui.log",
                          ready=lambda s: servers.http_ok(f"{s.url}/api/version"), timeout=120)  # fmt: skip
+
+
+def stop_ui() -> servers.Server | None:
+    return servers.stop(UI)

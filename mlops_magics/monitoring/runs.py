@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from ..tracking.store import TAG
+from .. import schema
 
 
 def log_to_run(result, run_id: str, config=None) -> None:
@@ -15,9 +15,11 @@ def log_to_run(result, run_id: str, config=None) -> None:
     step = int(time.time())
     metrics = [Metric("drift_share", result.drift_share, step * 1000, step),
                Metric("dataset_drift", float(result.dataset_drift), step * 1000, step)]  # fmt: skip
-    metrics += [Metric(f"drift_score.{c.column}", c.score, step * 1000, step) for c in result.columns]
+    metrics += [
+        Metric(f"{schema.DRIFT_SCORE_PREFIX}{c.column}", c.score, step * 1000, step) for c in result.columns
+    ]
     tags = [
-        RunTag(f"{TAG}.last_drift_check", result.when),
-        RunTag(f"{TAG}.last_drift_report", result.report_path),
+        RunTag(schema.LAST_DRIFT_CHECK, result.when),
+        RunTag(schema.LAST_DRIFT_REPORT, result.report_path),
     ]
     retry_locked(client(config).log_batch)(run_id, metrics=metrics, tags=tags)

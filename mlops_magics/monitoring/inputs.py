@@ -14,8 +14,11 @@ def _kind(series) -> str:
     return "numerical"
 
 
-def check(reference, current, columns: list[str] | None = None) -> list[str]:
-    """The columns to compare; UserInputError naming every column at fault."""
+def check(reference, current, columns: list[str] | None = None, required: dict | None = None) -> list[str]:
+    """The columns to compare; UserInputError naming every column at fault.
+
+    ``required``: {column: role} of columns that must be in both frames and are always compared
+    (``--target``, ``--prediction``)."""
     import pandas as pd
 
     for frame, what in ((reference, "reference"), (current, "current")):
@@ -23,7 +26,13 @@ def check(reference, current, columns: list[str] | None = None) -> list[str]:
             raise UserInputError(f"the {what} data must be a pandas DataFrame, got {type(frame).__name__}")
         if frame.empty:
             raise UserInputError(f"the {what} data is empty: there is nothing to compare")
+    for column, role in (required or {}).items():
+        if column not in reference.columns or column not in current.columns:
+            where = "reference" if column not in reference.columns else "current"
+            raise UserInputError(f"--{role} {column!r} is not in the {where} data; its columns: "
+                                 f"{', '.join(map(str, (reference if where == 'reference' else current).columns))}")  # fmt: skip
     if columns:
+        columns = [*columns, *[c for c in (required or {}) if c not in columns]]
         missing = [c for c in columns if c not in reference.columns or c not in current.columns]
         if missing:
             raise UserInputError(f"--columns {', '.join(missing)}: not in both frames; "

@@ -1,10 +1,12 @@
 """``%drift watch``: live drift of a deployment's traffic, recomputed in the background.
 
-A daemon thread re-reads the deployment's request log every interval and, once enough new rows
-arrived, runs the drift check against the reference (by default the training features of the model
-the deployment serves, found through lineage). The kernel is never blocked. Each check is kept, the
-widget (in a live kernel) shows the latest verdict and the trend of the drift share; the watch stops
-with ``%drift watch --stop``, ``%unload_ext``, or by itself when the deployment stops.
+A daemon thread re-reads the deployment's request log every interval and, once at least ``min_rows``
+new rows arrived since the last check (and the window holds ``min_rows``), runs the drift check against
+the reference (by default the training features of the model the deployment serves, found through
+lineage). The kernel is never blocked. The checks are kept as summaries (the full Evidently snapshot of
+the latest one only, so memory stays flat however long it runs); the widget shows the latest verdict and
+the trend of the drift share. The watch stops with ``%drift watch --stop``, ``%unload_ext``, or by
+itself when the deployment stops.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from ..display import Card, Result, Table, live_kernel
+from ..display import Card, Outcome, Result, Table, live_kernel
 
 _WATCHES: dict[str, Watch] = {}
+KEEP_CHECKS = 500  # summaries kept per watch (the trend shows the last 50)
 
 
 @dataclass
@@ -28,6 +31,7 @@ class Watch(Result):
     checks: list = field(default_factory=list)  # DriftResult, oldest first
     state: str = "STARTING"
     error: str = ""
+    last_seen: object = None  # timestamp of the newest request the last check saw
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
     _view: object = field(default=None, repr=False)
@@ -49,25 +53,38 @@ class Watch(Result):
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
+    def wait_for(self, checks: int, timeout: float = 120) -> bool:
+        """Block until the watch has made ``checks`` checks (for scripts and tests)."""
+        deadline = time.monotonic() + timeout
+        while len(self.checks) < checks and self.running and time.monotonic() < deadline:
+            time.sleep(0.2)
+        return len(self.checks) >= checks
+
     def _loop(self) -> None:
         from ..serving import local
-        from .drift import drift
+        from .frames import traffic
+        from .report import compute
 
         while not self._stop.is_set():
             try:
                 if local.get(self.deployment).status != "READY":
                     self.state = "DEPLOYMENT STOPPED"
                     break
-                current = local.request_log(self.deployment)
-                if self.window is not None and not current.empty:
-                    import pandas as pd
-
-                    current = current[current["timestamp"] >= pd.Timestamp.now(tz="UTC") - self.window]
-                if len(current) >= self.min_rows:
-                    self.checks.append(drift(self.reference, current.drop(columns=["timestamp"]),
-                                             name=self.deployment, metadata={"deployment": self.deployment}))  # fmt: skip
+                current = traffic(self.deployment, self.window)
+                new = (
+                    len(current)
+                    if self.last_seen is None
+                    else int((current["timestamp"] > self.last_seen).sum())
+                )
+                if len(current) >= self.min_rows and new >= self.min_rows:
+                    check = compute(self.reference, current.drop(columns=["timestamp"]), name=self.deployment,
+                                    metadata={"deployment": self.deployment})  # fmt: skip
+                    self.last_seen = current["timestamp"].max()
+                    if self.checks:
+                        self.checks[-1].snapshot = None  # only the latest keeps its full report
+                    self.checks = [*self.checks[-(KEEP_CHECKS - 1) :], check]
                     self.state = "WATCHING"
-                else:
+                elif not self.checks:
                     self.state = f"WAITING ({len(current)} of {self.min_rows} rows)"
             except Exception as exc:  # shown in the widget; the kernel is not disturbed
                 self.state, self.error = "FAILED", f"{type(exc).__name__}: {exc}"
@@ -126,13 +143,22 @@ class Watch(Result):
 
 
 def start(deployment: str, reference, every: float = 30.0, window=None, min_rows: int = 30) -> Watch:
+    from ..errors import UserInputError
+
+    if not 0.1 <= every <= 7 * 86400:
+        raise UserInputError(
+            f"--every {every:g} s: check between every 0.1 s and once a week, e.g. --every 30s"
+        )
+    if not 1 <= min_rows <= 10_000_000:
+        raise UserInputError(f"--min-rows {min_rows}: give a number of rows from 1, e.g. --min-rows 30")
     stop(deployment)
     watch = Watch(deployment, reference, every=every, window=window, min_rows=min_rows).start()
     _WATCHES[deployment] = watch
     return watch
 
 
-def stop(deployment: str | None = None) -> list[str]:
+def stop(deployment: str | None = None) -> Outcome:
+    """Stop the watch of ``deployment``, or every watch."""
     names = [deployment] if deployment else list(_WATCHES)
     stopped = []
     for name in names:
@@ -140,16 +166,8 @@ def stop(deployment: str | None = None) -> list[str]:
         if watch is not None:
             watch.stop()
             stopped.append(name)
-    return stopped
+    return Outcome("stopped", stopped, "drift watches")
 
 
-def stop_all(_ip=None) -> list[str]:
+def stop_all(_ip=None) -> Outcome:
     return stop(None)
-
-
-def wait_for(watch: Watch, checks: int, timeout: float = 120) -> bool:
-    """Block until ``watch`` has made ``checks`` checks (for scripts and tests)."""
-    deadline = time.monotonic() + timeout
-    while len(watch.checks) < checks and watch.running and time.monotonic() < deadline:
-        time.sleep(0.2)
-    return len(watch.checks) >= checks

@@ -1,8 +1,8 @@
-"""One drift check: reference vs current through Evidently's ``DataDriftPreset`` (0.7 API).
+"""One drift check of two DataFrames through Evidently's ``DataDriftPreset`` (0.7 API).
 
-The inputs are checked first (monitoring/checks.py), both frames are sampled above
+The inputs are checked first (monitoring/inputs.py), both frames are sampled above
 ``MLOps.drift_sample_rows`` with a fixed seed (and the result says so), column kinds are given to
-Evidently explicitly, and the full HTML report is saved in the workspace.
+Evidently explicitly, and the full HTML report goes to the workspace when first needed.
 """
 
 from __future__ import annotations
@@ -12,17 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from ..config import get_config
-from ..errors import BackendError, MLOpsError
+from ..errors import BackendError, UserInputError
 from ..workspace import current
-from . import checks
+from . import inputs
 from .results import DriftResult
-
-
-class DriftDetected(MLOpsError):
-    """``--fail``: drift was found. A real error (not a UsageError), so papermill and CI fail on it."""
-
-    def _render_traceback_(self):
-        return [f"DriftDetected: {self}"]
 
 
 @dataclass
@@ -33,6 +26,7 @@ class ColumnDrift:
     score: float
     threshold: float
     drifted: bool
+    role: str = "feature"  # feature | target | prediction
     reference_sample: list = field(default_factory=list, repr=False)
     current_sample: list = field(default_factory=list, repr=False)
 
@@ -42,16 +36,28 @@ def _drifted(method: str, score: float, threshold: float) -> bool:
     return score < threshold if "p_value" in method else score >= threshold
 
 
-def drift(reference, current_data, columns: list[str] | None = None, stattest: str | None = None,
-          threshold: float | None = None, drift_share: float = 0.5, sample_rows: int | None = None,
-          name: str | None = None, metadata: dict | None = None, config=None) -> DriftResult:  # fmt: skip
-    """Compare ``current_data`` with ``reference``; a :class:`DriftResult` (nothing raised on drift)."""
+def compute(reference, current_data, columns: list[str] | None = None, stattest: str | None = None,
+            threshold: float | None = None, drift_share: float = 0.5, sample_rows: int | None = None,
+            name: str | None = None, metadata: dict | None = None, target: str | None = None,
+            prediction: str | None = None, config=None) -> DriftResult:  # fmt: skip
+    """Compare ``current_data`` with ``reference``; a :class:`DriftResult` (nothing raised on drift).
+
+    ``target`` and ``prediction`` name the label and prediction columns: they must be in both frames and
+    are always compared (even with ``columns``), marked as such in the result."""
     config = config or get_config()
-    cols = checks.check(reference, current_data, columns)
+    if not 0 < drift_share <= 1:
+        raise UserInputError(f"--drift-share {drift_share:g}: give the share of drifted columns that means "
+                             "dataset drift, above 0 and at most 1, e.g. --drift-share 0.5")  # fmt: skip
+    if threshold is not None and not threshold >= 0:
+        raise UserInputError(
+            f"--threshold {threshold:g}: a test's threshold is 0 or more, e.g. --threshold 0.05"
+        )
+    roles = {c: role for role, c in (("target", target), ("prediction", prediction)) if c}
+    cols = inputs.check(reference, current_data, columns, required=roles)
     rows = config.drift_sample_rows if sample_rows is None else sample_rows
-    ref, ref_sampled = checks.sample(reference[cols], rows)
-    cur, cur_sampled = checks.sample(current_data[cols], rows)
-    numerical, categorical = checks.kinds(ref, cols)
+    ref, ref_sampled = inputs.sample(reference[cols], rows)
+    cur, cur_sampled = inputs.sample(current_data[cols], rows)
+    numerical, categorical = inputs.kinds(ref, cols)
     from evidently import DataDefinition, Dataset, Report
     from evidently.presets import DataDriftPreset
 
@@ -76,7 +82,7 @@ def drift(reference, current_data, columns: list[str] | None = None, stattest: s
             col = cfg["column"]
             score, thr = float(value), float(cfg["threshold"])
             per_column.append(ColumnDrift(col, "numerical" if col in numerical else "categorical", cfg["method"],
-                                          score, thr, _drifted(cfg["method"], score, thr),
+                                          score, thr, _drifted(cfg["method"], score, thr), roles.get(col, "feature"),
                                           _spark_sample(ref[col]), _spark_sample(cur[col])))  # fmt: skip
     when = datetime.now(timezone.utc)
     report_dir = current(config).ensure().monitoring_dir / "reports"

@@ -37,10 +37,14 @@ class StepOutcome:
 def _register() -> None:
     from papermill.clientwrap import PapermillNotebookClient
     from papermill.engines import NBClientEngine, papermill_engines
+    from papermill.exceptions import PapermillException
     from papermill.utils import merge_kwargs, remove_args
 
-    if ENGINE in papermill_engines._engines:
+    try:
+        papermill_engines.get_engine(ENGINE)
         return
+    except PapermillException:  # not registered yet
+        pass
 
     class KernelEnvEngine(NBClientEngine):
         @classmethod
@@ -70,7 +74,7 @@ def run_notebook(name: str, source: Path, output: Path, parameters: dict, *, cwd
     outcome.seconds = time.perf_counter() - started
     if outcome.kind:
         outcome.status = "FAILED"
-        _locate(outcome)
+        locate(outcome)
     return outcome
 
 
@@ -105,7 +109,7 @@ def _first_line(text) -> str:
     return text.splitlines()[0] if text else ""
 
 
-def _locate(outcome: StepOutcome) -> None:
+def locate(outcome: StepOutcome) -> None:
     """The failing cell in the kept output notebook: the one papermill marked, else the last one that
     started (a dead kernel or a timeout marks none); a magic's UsageError is read from its stderr."""
     import nbformat
