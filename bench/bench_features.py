@@ -96,7 +96,9 @@ def run(repeat: int = 3) -> str:
         ours_fn = functools.partial(features.online, refs, entity_rows)
 
         def raw_fn(rows=entity_rows):
-            return raw_fs.get_online_features(features=refs, entity_rows=rows).to_df()  # ours returns a frame too
+            return raw_fs.get_online_features(
+                features=refs, entity_rows=rows
+            ).to_df()  # ours returns a frame too
 
         for _ in range(50):
             ours_fn()

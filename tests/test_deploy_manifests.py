@@ -109,3 +109,28 @@ def test_bad_input(registered, line, message):
     with pytest.raises(UsageError, match=message) as info:
         registered.run_line_magic("deploy", line)
     assert type(info.value) is UsageError and "\n" not in str(info.value)
+
+
+def test_kserve_takes_replicas_and_refuses_a_canary_model_name(registered):
+    """--replicas and a canary model name used to be dropped silently for KServe."""
+    ip = registered
+    m = ip.run_line_magic(
+        "deploy", "models:/credit-risk/1 --name cr --target kserve --storage-uri s3://b/c --replicas 3"
+    )
+    validate(m.documents[0])
+    predictor = m.documents[0]["spec"]["predictor"]
+    assert predictor["minReplicas"] == 3 and predictor["maxReplicas"] == 3
+    with pytest.raises(UsageError, match="type the percent only, e.g. --canary 10"):
+        ip.run_line_magic("deploy", "models:/credit-risk/1 --name cr --target kserve --storage-uri s3://b/c "
+                          "--canary challenger:10")  # fmt: skip
+    seldon = ip.run_line_magic(
+        "deploy", "models:/credit-risk/1 --name cr --target seldon --storage-uri s3://b/c --replicas 2"
+    )
+    validate(seldon.documents[0])
+    assert seldon.documents[0]["spec"]["replicas"] == 2
+    with pytest.raises(
+        UsageError, match="--port does not apply to --target seldon; it is for --target local"
+    ):
+        ip.run_line_magic(
+            "deploy", "models:/credit-risk/1 --name cr --target seldon --storage-uri s3://b/c --port 9000"
+        )

@@ -62,6 +62,30 @@ def test_large_frames_are_sampled_and_say_so(dip):
     assert "sampled to 500 rows per frame" in dip.user_ns["r"].card().to_text()
 
 
+def test_target_and_prediction_are_compared_without_columns(dip):
+    """--target/--prediction used to do nothing unless --columns was given."""
+    ref, shifted = dip.user_ns["ref"], dip.user_ns["shifted"]
+    rng = np.random.default_rng(1)
+    dip.user_ns.update(lref=ref.assign(label=rng.integers(0, 2, len(ref)), score=rng.random(len(ref))),
+                       lcur=shifted.assign(label=rng.integers(0, 2, len(shifted)), score=rng.random(len(shifted))))  # fmt: skip
+    r = dip.run_line_magic("drift", "lref lcur --columns amount --target label --prediction score")
+    assert {c.column: c.role for c in r.columns} == {
+        "amount": "feature",
+        "label": "target",
+        "score": "prediction",
+    }
+    assert "categorical, target" in r.card().to_text() or "numerical, target" in r.card().to_text()
+    with pytest.raises(UsageError, match="--target 'label' is not in the current data"):
+        dip.run_line_magic("drift", "lref shifted --target label")
+
+
+def test_saved_checks_are_counted_by_the_workspace_card(dip):
+    """%mlops counted 0 drift snapshots: it looked in the wrong folder."""
+    dip.run_line_magic("drift", "ref same --save credit")
+    dip.run_line_magic("drift", "ref shifted --save credit")
+    assert dip.run_line_magic("mlops", "").counts["drift snapshots"] == 2
+
+
 def test_fail_gate_raises_only_on_drift(dip):
     dip.run_line_magic("drift", "ref same --fail")
     with pytest.raises(DriftDetected, match="2 of 3 columns drifted \\(age, purpose\\)"):
@@ -200,7 +224,9 @@ def test_watch_updates_in_the_background_and_stops(registered):
         assert w.wait_for(len(w.checks) + 1, timeout=60)
         assert w.checks[-1].dataset_drift and w.state == "WATCHING"
         n = len(w.checks)
-        time.sleep(3.5)  # three intervals without new requests: no new check, and only the latest keeps its report
+        time.sleep(
+            3.5
+        )  # three intervals without new requests: no new check, and only the latest keeps its report
         assert len(w.checks) == n and w.checks[0].snapshot is None and w.checks[-1].snapshot is not None
         assert "<polyline" in w._repr_mimebundle_()["text/html"]  # the trend of the drift share
         ip.run_line_magic("drift", "watch --stop")

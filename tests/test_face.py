@@ -13,8 +13,9 @@ import pandas as pd
 import pytest
 from IPython.core.error import UsageError
 
-from conftest import ROOT
 from mlops_magics.magics import LAZY_MAGICS
+
+from conftest import ROOT
 
 
 def subcommands() -> list[tuple[str, str]]:
@@ -22,7 +23,7 @@ def subcommands() -> list[tuple[str, str]]:
     for magic, (module, _) in LAZY_MAGICS.items():
         mod = importlib.import_module(module)
         out += [(magic, name) for name in mod.SUBCOMMANDS]
-    return out + [("mlops", "run"), ("mlops", "reproduce")]
+    return [*out, ("mlops", "run"), ("mlops", "reproduce")]
 
 
 @pytest.mark.parametrize("magic, sub", subcommands())

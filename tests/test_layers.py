@@ -62,7 +62,9 @@ def test_the_api_never_imports_the_face_or_ipython():
         if component(module) in FACES:
             continue
         for target, _, _ in found:
-            if target.split(".")[0] == "IPython" or component(target) in FACES and target.startswith("mlops_magics"):
+            if target.split(".")[0] == "IPython" or (
+                component(target) in FACES and target.startswith("mlops_magics")
+            ):
                 bad.append(f"{module} imports {target}")
     assert bad == []
 
@@ -126,7 +128,9 @@ def test_the_check_can_fail(tmp_path):
     pkg = tmp_path / "mlops_magics"
     (pkg / "a").mkdir(parents=True)
     (pkg / "__init__.py").write_text("")
-    (pkg / "a" / "__init__.py").write_text("def f():\n    from ..b import g\n    from IPython import get_ipython\n")
+    (pkg / "a" / "__init__.py").write_text(
+        "def f():\n    from ..b import g\n    from IPython import get_ipython\n"
+    )
     (pkg / "b.py").write_text("from .a import f\nimport pandas\n")
     global ROOT, PACKAGE
     saved = ROOT, PACKAGE

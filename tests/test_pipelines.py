@@ -236,6 +236,19 @@ def test_mlops_run_magic_takes_the_cli_arguments(ip, tmp_path):
         ip.run_line_magic("mlops", f"run {nb} --parallel lots")
 
 
+def test_step_kernels_get_the_settings_in_force(ip, tmp_path):
+    """A setting changed with %config reaches the kernels of %mlops run (it used to be lost there)."""
+    nb = notebook(tmp_path / "s.ipynb", "n = 1", "%load_ext mlops_magics\nfrom mlops_magics.config import get_config\n"
+                  "c = get_config()\nprint(f'{c.online_store=}')\nprint(f'{c.drift_sample_rows=}')")  # fmt: skip
+    ip.run_line_magic("config", "MLOps.online_store = 'redis://127.0.0.1:6390/2'")
+    ip.run_line_magic("config", "MLOps.drift_sample_rows = 1234")
+    res = ip.run_line_magic("mlops", f"run {nb} --no-progress")
+    assert executed_values(res.step("s").output) == {
+        "c.online_store": "'redis://127.0.0.1:6390/2'",
+        "c.drift_sample_rows": "1234",
+    }
+
+
 def _printed(path, text: str) -> bool:
     """Whether a cell of the (partly executed) notebook has printed ``text`` (its source does not count)."""
     try:

@@ -119,6 +119,23 @@ def dispatch(magics, magic: str, subcommands: dict, words: list[str], others: tu
     return finish(magics.shell, args.output, fn(magics, args))
 
 
+def dispatch_line(magics, magic: str, subcommands: dict, line: str):
+    """The line form of a magic whose every verb is a subcommand (``%track runs``, ``%feature list``)."""
+    words = tokenize(line)
+    if not words:
+        raise UsageError(f"%{magic} needs a subcommand: {', '.join(subcommands)}; see %{magic}?")
+    return dispatch(magics, magic, subcommands, words)
+
+
+def toggle_server(start, stop, port: int | None, stopping: bool, what: str):
+    """``ui`` subcommands: start the server (a running one is reused), or ``--stop`` it."""
+    from ..display import Outcome
+
+    if stopping:
+        return stop() or Outcome("was not running", [], what)
+    return start(port)
+
+
 def document(magic_func, subcommands: dict) -> None:
     """Append every subcommand's generated usage to the magic's docstring: ``%track?`` is its manual."""
     usages = [" ".join(fn.parser.format_usage().replace("::", "").split()) for fn in subcommands.values()]

@@ -20,6 +20,7 @@ from ._base import (
     split_list,
     subcommand,
     table,
+    toggle_server,
     tokenize,
 )
 
@@ -55,12 +56,7 @@ def _history(m, a):
 @argument("--stop", action="store_true", help="stop the UI this kernel started")
 def _ui(m, a):
     """Start (or --stop) the Evidently UI over the workspace on 127.0.0.1."""
-    from ..display import Outcome
-
-    mon = _monitoring()
-    if a.stop:
-        return mon.stop_ui() or Outcome("was not running", [], "Evidently UI")
-    return mon.start_ui(a.port)
+    return toggle_server(_monitoring().start_ui, _monitoring().stop_ui, a.port, a.stop, "Evidently UI")
 
 
 @subcommand("drift", "watch")

@@ -11,7 +11,7 @@ from IPython.display import display
 
 from ._base import (
     check_output,
-    dispatch,
+    dispatch_line,
     document,
     finish,
     friendly_errors,
@@ -20,7 +20,6 @@ from ._base import (
     split_list,
     subcommand,
     table,
-    tokenize,
     variable,
 )
 
@@ -141,10 +140,7 @@ class FeatureMagics(Magics):
         and ``delete``.
         """
         if cell is None:
-            words = tokenize(line)
-            if not words:
-                raise UsageError("%feature needs a subcommand: " + ", ".join(SUBCOMMANDS) + "; see %feature?")
-            return dispatch(self, "feature", SUBCOMMANDS, words)
+            return dispatch_line(self, "feature", SUBCOMMANDS, line)
         args = parse(self.feature, line, "feature")
         if args is None:
             return None

@@ -10,7 +10,7 @@ from IPython.display import display
 from ._base import (
     check_output,
     csv_names,
-    dispatch,
+    dispatch_line,
     document,
     finish,
     friendly_errors,
@@ -20,7 +20,7 @@ from ._base import (
     run_cell_body,
     subcommand,
     table,
-    tokenize,
+    toggle_server,
 )
 
 
@@ -146,13 +146,7 @@ def _models(m, a):
 @argument("--stop", action="store_true", help="stop the UI this kernel started")
 def _ui(m, a):
     """Start (or --stop) the MLflow UI on 127.0.0.1 over the store in force."""
-    from ..display import Outcome
-
-    t = _tracking()
-    if a.stop:
-        server = t.stop_ui()
-        return server or Outcome("was not running", [], "MLflow UI")
-    return t.start_ui(a.port)
+    return toggle_server(_tracking().start_ui, _tracking().stop_ui, a.port, a.stop, "MLflow UI")
 
 
 SUBCOMMANDS = table(_start, _log, _end, _runs, _show, _compare, _register, _models, _ui)
@@ -194,10 +188,7 @@ class TrackMagics(Magics):
         ``register``, ``list_models`` and ``start_ui``.
         """
         if cell is None:
-            words = tokenize(line)
-            if not words:
-                raise UsageError("%track needs a subcommand: " + ", ".join(SUBCOMMANDS) + "; see %track?")
-            return dispatch(self, "track", SUBCOMMANDS, words)
+            return dispatch_line(self, "track", SUBCOMMANDS, line)
         args = parse(self.track, line, "track")
         if args is None:
             return None
