@@ -148,6 +148,29 @@ def reproduce(run_id, rtol, parallel, no_progress):
         raise SystemExit(1)
 
 
+@main.group(invoke_without_command=True)
+@click.pass_context
+def deployments(ctx):
+    """Local deployments of the workspace and their status (any process's, detached ones included)."""
+    if ctx.invoked_subcommand is None:
+        from .serving import list_deployments
+
+        click.echo(list_deployments().card().to_text())
+
+
+@deployments.command("stop")
+@click.argument("name", required=False)
+@click.option("--all", "stop_all", is_flag=True, help="Stop every running deployment of the workspace.")
+def stop_deployment(name, stop_all):
+    """Stop deployment NAME (or --all), whichever process started it."""
+    from . import serving
+
+    if stop_all == bool(name):
+        raise click.UsageError("give a deployment name or --all")
+    result = _usage(serving.stop_all) if stop_all else _usage(serving.stop, name)
+    click.echo(result.card().to_text())
+
+
 @main.command("prepare-serving")
 def prepare_serving():
     """Build the serving environment (MLServer + scikit-learn) now, so the first %deploy does not wait."""

@@ -20,7 +20,7 @@ def run_demo(data_path: str = "", target: str = "creditability", positive_label:
     from .config import get_config
     from .pipelines.local import run
     from .servers import stop_all
-    from .serving.local import stop_all as stop_deployments
+    from .serving.deployments import stop_all as stop_deployments
     from .workspace import current
 
     pipeline = Path(notebooks_dir or DEFAULT_DIR) / "pipeline.yaml"

@@ -12,10 +12,12 @@ import warnings
 from . import magics, servers
 from .config import MLOps
 from .monitoring import live
+from .serving import deployments
 from .tracking import sweep
 
 ON_LOAD: list = [sweep.on_load]  # runs of kernels that died are marked KILLED (stdlib sqlite3 only)
-ON_UNLOAD: list = [live.stop_all, servers.stop_all]  # no watch thread or server outlives the extension
+# no watch thread or server outlives the extension; deployments it owns are recorded STOPPED first
+ON_UNLOAD: list = [live.stop_all, deployments.stop_owned, servers.stop_all]
 
 
 def _settings(ip) -> MLOps | None:

@@ -104,9 +104,9 @@ def lineage(ref: str, config=None) -> Chain:
     chain = Chain(ref)
     parsed = refs.parse(ref)
     if parsed.kind == "deployment":
-        from .serving import local
+        from .serving import deployments
 
-        run_id = local.get(parsed.value, config).run_id
+        run_id = deployments.get(parsed.value, config).run_id
     elif parsed.kind == "model":
         from .serving.models import resolve_model
 
@@ -192,10 +192,10 @@ def _version_nodes(run_id: str, config) -> list[Node]:
 
 
 def _deployment_nodes(run_id: str, config) -> list[Node]:
-    from .serving import local
+    from .serving import deployments
 
     nodes = []
-    for d in local.list_deployments(config).deployments:
+    for d in deployments.list_deployments(config).deployments:
         if d.run_id == run_id:
             status = "ok" if d.status in ("READY", "STOPPED") else "broken"
             node = Node("deployment", d.name, {"target": d.target, "status": d.status, "endpoint": d.infer_url,

@@ -22,7 +22,7 @@ from . import procs
 from .display import Card, Result
 from .errors import ServerError, UserInputError
 
-_RUNNING: dict[str, tuple[Server, subprocess.Popen]] = {}
+_RUNNING: dict[str, tuple[Server, subprocess.Popen, int | None]] = {}  # server, process, owner pipe end
 
 
 @dataclass
@@ -103,6 +103,21 @@ def http_ok(url: str, timeout: float = 2.0) -> bool:
         return False
 
 
+def _die_with_owner(cmd: list[str]) -> list[str]:
+    """``setpriv --pdeathsig TERM``: the kernel stops the server when this process dies, even by SIGKILL.
+
+    The signal fires when the *thread* that started it ends, so it is used only from the main thread
+    (where magics run); elsewhere, and for what a server starts itself, the owner pipe (below) and
+    ``%unload_ext``/exit hooks remain."""
+    import shutil
+    import threading
+
+    setpriv = shutil.which("setpriv")
+    if setpriv is None or threading.current_thread() is not threading.main_thread():
+        return cmd
+    return [setpriv, "--pdeathsig", "TERM", *cmd]
+
+
 def start(
     name: str,
     cmd: list[str],
@@ -114,8 +129,17 @@ def start(
     timeout: float = 120,
     env: dict | None = None,
     cwd: str | os.PathLike | None = None,
+    detach: bool = False,
+    owner_pipe: bool = False,
+    on_start: Callable[[Server], None] | None = None,
 ) -> Server:
-    """Start ``cmd`` and wait until ``ready(server)`` is true; stop it and raise if it never is."""
+    """Start ``cmd`` and wait until ``ready(server)`` is true; stop it and raise if it never is, or if
+    the wait is interrupted (Ctrl-C): nothing half-started is left.
+
+    The server dies with this process (however it ends) unless ``detach``: through PR_SET_PDEATHSIG,
+    and with ``owner_pipe`` through a pipe whose other end it watches (``MLOPS_OWNER_FD``; the server's
+    code must read it, as the MLServer runtime does). ``on_start`` is called once the process exists.
+    """
     check_port(port)
     if name in _RUNNING and _RUNNING[name][0].alive():
         raise ServerError(
@@ -127,32 +151,46 @@ def start(
         )
     log_path = Path(log_path)
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, **(env or {})}
+    pass_fds, owner_end = (), None
+    if owner_pipe and not detach:
+        server_end, owner_end = os.pipe()  # the server reads EOF on its end once every owner end closed
+        pass_fds, env["MLOPS_OWNER_FD"] = (server_end,), str(server_end)
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
-            cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env={**os.environ, **(env or {})}, cwd=cwd, start_new_session=True,
+            cmd if detach else _die_with_owner(cmd), stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, env=env, cwd=cwd, start_new_session=True, pass_fds=pass_fds,
         )  # fmt: skip
+    for fd in pass_fds:
+        os.close(fd)
     server = Server(name, list(cmd), host, port, log_path, proc.pid)
-    _RUNNING[name] = (server, proc)
+    _RUNNING[name] = (server, proc, owner_end)
+    try:
+        if on_start is not None:
+            on_start(server)
+        _wait_ready(server, proc, ready, timeout)
+    except BaseException:  # not ready, a failed check, or Ctrl-C: nothing is left running
+        stop(name)
+        raise
+    if detach:  # from now on, only its record knows it: it outlives this process
+        _RUNNING.pop(name, None)
+        if owner_end is not None:
+            os.close(owner_end)
+    return server
+
+
+def _wait_ready(server: Server, proc: subprocess.Popen, ready, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while True:
         code = proc.poll()
         if code is not None:
-            _RUNNING.pop(name, None)
-            raise ServerError(
-                f"start {name}", _why(f"the server exited with code {code}", log_path), log_tail(log_path)
-            )
-        try:
-            if ready(server):
-                return server
-        except ServerError:
-            stop(name)
-            raise
+            raise ServerError(f"start {server.name}", _why(f"the server exited with code {code}", server.log_path),
+                              log_tail(server.log_path))  # fmt: skip
+        if ready(server):
+            return
         if time.monotonic() > deadline:
-            stop(name)
-            raise ServerError(
-                f"start {name}", _why(f"not ready within {timeout:.0f} s", log_path), log_tail(log_path)
-            )
+            raise ServerError(f"start {server.name}", _why(f"not ready within {timeout:.0f} s", server.log_path),
+                              log_tail(server.log_path))  # fmt: skip
         time.sleep(0.25)
 
 
@@ -161,22 +199,26 @@ def stop(name: str, grace: float = 10) -> Server | None:
     entry = _RUNNING.pop(name, None)
     if entry is None:
         return None
-    server, proc = entry
+    server, proc, owner_end = entry
     procs.terminate_tree(proc.pid, grace, group=True)  # its own session: the group is it and its workers
     try:
         proc.wait(timeout=grace)
     except subprocess.TimeoutExpired:
         proc.kill()
+    if owner_end is not None:
+        os.close(owner_end)
     server.status = "STOPPED"
     return server
 
 
 def running() -> dict[str, Server]:
     """The servers this process started that are still alive (dead ones are dropped)."""
-    for name, (_server, proc) in list(_RUNNING.items()):
+    for name, (_server, proc, owner_end) in list(_RUNNING.items()):
         if proc.poll() is not None:
-            _RUNNING.pop(name, None)
-    return {name: server for name, (server, _) in _RUNNING.items()}
+            _RUNNING.pop(name)
+            if owner_end is not None:
+                os.close(owner_end)
+    return {name: entry[0] for name, entry in _RUNNING.items()}
 
 
 def get(name: str) -> Server | None:

@@ -14,7 +14,7 @@ import pytest
 from IPython.core.error import UsageError
 
 from mlops_magics.errors import ServerError, UserInputError
-from mlops_magics.serving import local, v2
+from mlops_magics.serving import deployments, local, v2
 
 
 def loopback(address: str) -> bool:
@@ -187,17 +187,21 @@ def test_another_kernels_deployment_is_refused_and_its_exit_stops_it(registered,
         assert line, proc.stderr.read()[-2000:]
         pid = int(line)
         # the same name from this kernel would take over the other kernel's record: refused, nothing touched
-        record = (local._record_path("exiting")).read_text()
+        record = deployments.record_path("exiting").read_text()
         with pytest.raises(
             UserInputError, match=f"deployment 'exiting' is served by another process \\(pid {pid}\\)"
         ):
             local.deploy("models:/credit-risk@champion", "exiting", log=lambda *_: None)
-        assert local._record_path("exiting").read_text() == record and local.get("exiting").status == "READY"
+        assert (
+            deployments.record_path("exiting").read_text() == record
+            and local.get("exiting").status == "READY"
+        )
     finally:
         proc.communicate("\n", timeout=120)
     assert proc.returncode == 0
     assert gone(pid)
-    assert local.get("exiting").status == "DEAD"  # reported, not silently kept as READY
+    stopped = local.get("exiting")  # a normal exit is not a crash: STOPPED, with the reason
+    assert stopped.status == "STOPPED" and stopped.reason == "its kernel shut down"
 
 
 def test_exposing_a_server_warns(ip, capsys):

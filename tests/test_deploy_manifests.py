@@ -120,7 +120,7 @@ def test_kserve_takes_replicas_and_refuses_a_canary_model_name(registered):
     validate(m.documents[0])
     predictor = m.documents[0]["spec"]["predictor"]
     assert predictor["minReplicas"] == 3 and predictor["maxReplicas"] == 3
-    with pytest.raises(UsageError, match="type the percent only, e.g. --canary 10"):
+    with pytest.raises(UsageError, match=r"type the percent only, e\.g\. --canary 10"):
         ip.run_line_magic("deploy", "models:/credit-risk/1 --name cr --target kserve --storage-uri s3://b/c "
                           "--canary challenger:10")  # fmt: skip
     seldon = ip.run_line_magic(

@@ -90,6 +90,13 @@ class DeployMagics(Magics):
     @argument(
         "--timeout", type=seconds, help="local: seconds to wait for the model to be ready (default 180)"
     )
+    @argument("--outputs", metavar="A,B", help="local: what the endpoint answers: prediction, proba (default: both; "
+              "proba gives one proba_<class> per class of a classifier)")  # fmt: skip
+    @argument(
+        "--detach",
+        action="store_true",
+        help="local: the server outlives this kernel (stop it with %%deploy stop)",
+    )
     @argument(
         "--input", metavar="VAR", help="for a model variable: features for its signature and input example"
     )
@@ -137,11 +144,13 @@ class DeployMagics(Magics):
             )
         if not args.name:
             raise UsageError("%deploy needs --name, e.g. --name credit-risk")
-        options = {k: getattr(args, k) for k in ("port", "host", "max_batch_size", "max_batch_time", "timeout",
+        options = {k: getattr(args, k) for k in ("port", "host", "max_batch_size", "max_batch_time", "timeout", "outputs",
                                                  "storage_uri", "canary", "replicas", "min_replicas", "max_replicas")
                    if getattr(args, k) is not None}  # fmt: skip
         if args.no_batching:
             options["batching"] = False
+        if args.detach:
+            options["detach"] = True
         model, example = self._model(args.model), None
         if args.input:
             example = variable(self.shell, args.input, f"--input {args.input}")

@@ -62,12 +62,12 @@ def watch(deployment: str, *, reference=None, every="30s", window=None, min_rows
     """Recompute the drift of ``deployment:NAME`` (or ``NAME``) in the background every ``every``;
     ``reference`` defaults to the training features of the model the deployment serves."""
     from .. import refs
-    from ..serving import local
+    from ..serving import deployments
 
     name = refs.parse(deployment, ("deployment",)).value if ":" in deployment else deployment
     every = _duration(every, "--every")
     window = _duration(window, "--window")
-    dep = local.get(name, config)
+    dep = deployments.get(name, config)
     if dep.status != "READY":
         raise UserInputError(f"deployment {name!r} is {dep.status}; there is no traffic to watch")
     if reference is None:

@@ -12,9 +12,9 @@ from ..errors import UserInputError
 
 def traffic(name: str, window: timedelta | None = None, config=None):
     """The rows a deployment logged (inputs and predictions, with a ``timestamp``), newest window only."""
-    from ..serving import local
+    from ..serving import deployments
 
-    frame = local.request_log(name, config)
+    frame = deployments.request_log(name, config)
     if window is not None and not frame.empty:
         import pandas as pd
 
@@ -33,9 +33,9 @@ def resolve(spec, window: timedelta | None = None, config=None):
         from .training import training_features
 
         return training_features(ref.value, config)
-    from ..serving import local
+    from ..serving import deployments
 
-    dep = local.get(ref.value, config)
+    dep = deployments.get(ref.value, config)
     frame = traffic(ref.value, window, config)
     if frame.empty:
         raise UserInputError(

@@ -61,13 +61,13 @@ class Watch(Result):
         return len(self.checks) >= checks
 
     def _loop(self) -> None:
-        from ..serving import local
+        from ..serving import deployments
         from .frames import traffic
         from .report import compute
 
         while not self._stop.is_set():
             try:
-                if local.get(self.deployment).status != "READY":
+                if deployments.get(self.deployment).status != "READY":
                     self.state = "DEPLOYMENT STOPPED"
                     break
                 current = traffic(self.deployment, self.window)

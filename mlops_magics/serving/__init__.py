@@ -2,7 +2,8 @@
 manifests), then ``predict``, ``list_deployments``, ``get``, ``logs``, ``stop`` local deployments."""
 
 from .api import deploy
-from .local import get, list_deployments, logs, predict, request_log, stop, stop_all
+from .client import predict
+from .deployments import get, list_deployments, logs, request_log, stop, stop_all
 from .manifests import Manifests
 from .models import resolve_model
 from .results import Deployment

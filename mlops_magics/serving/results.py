@@ -9,6 +9,9 @@ from ..display import Card, Result, Table
 
 @dataclass
 class Deployment(Result):
+    """A local deployment's record (``deployments/NAME/deployment.json``) with its live status:
+    STARTING, READY, STOPPED (asked to stop, or its owner process exited) or DEAD (crashed)."""
+
     name: str
     model_uri: str
     run_id: str | None
@@ -24,6 +27,12 @@ class Deployment(Result):
     target: str = "local"
     status: str = "READY"
     extra: dict = field(default_factory=dict)
+    owner_pid: int = 0  # the process the server dies with (unless detached)
+    owner_started: float = 0.0
+    detached: bool = False
+    inputs: list = field(default_factory=list)  # the model signature: [{"name", "type", "required"}]
+    outputs: list = field(default_factory=list)  # what the endpoint answers: prediction, proba_<class>
+    reason: str = ""  # why it is STOPPED or DEAD
 
     @property
     def infer_url(self) -> str:
@@ -35,9 +44,16 @@ class Deployment(Result):
 
     def card(self) -> Card:
         facts = [("endpoint", self.infer_url), ("model", self.model_uri), ("run", self.run_id),
-                 ("server", f"MLServer pid {self.pid} on {self.host}:{self.port}"), ("log", self.log),
-                 ("request log", self.request_log)]  # fmt: skip
-        notes = ["V2 protocol, one input per column; the model's input example as a request:", self.curl()]
+                 ("inputs", ", ".join(f"{c['name']} ({c['type']})" for c in self.inputs[:12])
+                  + (f", ... ({len(self.inputs)})" if len(self.inputs) > 12 else "") or None),
+                 ("outputs", ", ".join(self.outputs) or None),
+                 ("server", f"MLServer pid {self.pid} on {self.host}:{self.port}"
+                  + (" (detached: outlives this kernel)" if self.detached else "")),
+                 ("log", self.log), ("request log", self.request_log)]  # fmt: skip
+        if self.reason and self.status in ("STOPPED", "DEAD"):
+            facts.insert(0, ("why", self.reason))
+        notes = ["V2 protocol, one input per column (null for a missing value); the model's input example as a "
+                 "request:", self.curl()]  # fmt: skip
         return Card(f"Deployment {self.name}", facts, status=self.status, notes=notes, kind="deployment")
 
     def to_record(self) -> dict:
@@ -49,9 +65,10 @@ class DeploymentsTable(Result):
     deployments: list[Deployment]
 
     def card(self) -> Card:
-        rows = [[d.name, d.status, d.url, d.model_uri, d.created] for d in self.deployments]
-        return Card(f"Deployments ({len(rows)})", tables=[Table(["name", "status", "url", "model", "created"], rows)],
-                    kind="deployments")  # fmt: skip
+        rows = [[d.name, d.status, d.url, d.model_uri, d.created, d.reason if d.status in ("STOPPED", "DEAD") else ""]
+                for d in self.deployments]  # fmt: skip
+        table = Table(["name", "status", "url", "model", "created", "why"], rows)
+        return Card(f"Deployments ({len(rows)})", tables=[table], kind="deployments")
 
     def __len__(self) -> int:
         return len(self.deployments)

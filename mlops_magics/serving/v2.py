@@ -1,4 +1,5 @@
-"""The Open Inference (V2) protocol's JSON, for DataFrames: one input per column.
+"""The Open Inference (V2) protocol's JSON, for DataFrames: one input per column, missing values as
+JSON ``null`` (never ``NaN``, which is not JSON, nor the text ``"nan"``).
 
 MLServer's own codecs (``mlserver.codecs.PandasCodec``) cannot be imported here: MLServer cannot be
 installed beside current Feast (see serving/env.py). This is the small subset a DataFrame needs.
@@ -6,17 +7,32 @@ installed beside current Feast (see serving/env.py). This is the small subset a 
 
 from __future__ import annotations
 
+import math
 
-def _datatype(series) -> str:
+
+def datatype(series) -> str:
     import pandas as pd
 
     if pd.api.types.is_bool_dtype(series):
         return "BOOL"
     if pd.api.types.is_integer_dtype(series):
-        return "INT64"
+        return (
+            "INT64" if not series.isna().any() else "FP64"
+        )  # a nullable integer with gaps travels as double
     if pd.api.types.is_float_dtype(series):
         return "FP64"
     return "BYTES"
+
+
+def _json_values(series, dtype: str) -> list:
+    values = series.astype(object).where(series.notna(), None).tolist()
+    if dtype == "BYTES":
+        return [None if v is None else str(v) for v in values]
+    if dtype == "FP64":
+        return [None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v) for v in values]
+    if dtype == "INT64":
+        return [int(v) for v in values]
+    return [None if v is None else bool(v) for v in values]
 
 
 def encode(df) -> dict:
@@ -24,14 +40,16 @@ def encode(df) -> dict:
     inputs = []
     for col in df.columns:
         s = df[col]
-        dtype = _datatype(s)
-        data = s.astype(str).tolist() if dtype == "BYTES" else s.tolist()
-        inputs.append({"name": str(col), "shape": [len(s)], "datatype": dtype, "data": data})
+        dtype = datatype(s)
+        inputs.append(
+            {"name": str(col), "shape": [len(s)], "datatype": dtype, "data": _json_values(s, dtype)}
+        )
     return {"inputs": inputs, "parameters": {"content_type": "pd"}}
 
 
 def decode(response: dict):
-    """The outputs of a V2 response as a DataFrame (one column per output, flattened per row)."""
+    """The outputs of a V2 response as a DataFrame: one column per output (``prediction``,
+    ``proba_<class>``), flattened per row; ``null`` stays missing."""
     import pandas as pd
 
     columns = {}
