@@ -36,7 +36,7 @@ def check_frame(df, inputs: list[dict]):
     if not inputs:
         return df
     names = [c["name"] for c in inputs]
-    missing = [n for n in names if n not in df.columns and inputs[names.index(n)].get("required", True)]
+    missing = [n for n in names if n not in df.columns]  # "optional" in a signature means nullable values
     extra = [str(c) for c in df.columns if c not in names]
     problems = []
     if missing:

@@ -125,8 +125,14 @@ def deploy(model_uri: str, name: str, port: int | None = None, host: str | None 
     shutil.rmtree(folder / "model", ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "stopped.json").unlink(missing_ok=True)
-    with _no_progress():
-        mlflow.artifacts.download_artifacts(artifact_uri=model.download_uri, dst_path=str(folder / "model"))
+    download = folder / ".download"
+    shutil.rmtree(download, ignore_errors=True)
+    with _no_progress():  # runs:/ID/PATH lands in a PATH subfolder, a logged model's URI at the top
+        got = mlflow.artifacts.download_artifacts(artifact_uri=model.download_uri, dst_path=str(download))
+    os.replace(got, folder / "model")
+    shutil.rmtree(download, ignore_errors=True)
+    if not (folder / "model" / "MLmodel").is_file():
+        raise UserInputError(f"{model_uri} holds no MLflow model (no MLmodel file); log one with %%track ... --model VAR")
     env = ensure_env(requirements_of(folder / "model"), log=log)
     port = port or servers.free_port(host)
     request_log_path = folder / "requests.jsonl"
