@@ -64,6 +64,17 @@ VIEW_ENTITIES = key("entities")
 VIEW_TIME_MIN = key("time_min")
 VIEW_TIME_MAX = key("time_max")
 VIEW_REGISTERED = key("registered")
+VIEW_RENAMED = key("renamed")  # JSON {original column: feature name} when names were cleaned
+
+# -- Feast's own MLflow run tags (feast/mlflow_integration writes these; so do we, for its readers) --------
+FEAST_PROJECT = "feast.project"
+FEAST_RETRIEVAL_TYPE = "feast.retrieval_type"
+FEAST_FEATURE_VIEWS = "feast.feature_views"
+FEAST_FEATURE_REFS = "feast.feature_refs"
+FEAST_ENTITY_COUNT = "feast.entity_count"
+FEAST_FEATURE_COUNT = "feast.feature_count"
+FEAST_TAG_LIMIT = 4990  # Feast cuts longer values to 4987 characters and "..."
+DATASET_CONTEXT = "mlflow.data.context"  # the MLflow UI's Datasets column reads it
 
 # -- Kubernetes manifest annotations ----------------------------------------------------------------------
 ANNOTATION_MODEL_URI = "mlops-magics/model-uri"
@@ -170,3 +181,27 @@ def annotated_run(document: dict) -> str | None:
 
 def is_drift_metric(name: str) -> bool:
     return name in DRIFT_METRICS or name.startswith(DRIFT_SCORE_PREFIX)
+
+
+def feast_tags(used: list[dict], retrieval_type: str = "historical") -> dict[str, str]:
+    """The tags Feast's MLflow integration writes on a run that retrieved features, for ``used``."""
+    if not used:
+        return {}
+
+    def cut(text: str) -> str:
+        return text if len(text) <= FEAST_TAG_LIMIT else text[: FEAST_TAG_LIMIT - 3] + "..."
+
+    refs = [f"{u['view']}:{f}" for u in used for f in u.get("features", [])]
+    tags = {FEAST_PROJECT: used[0].get("project", ""), FEAST_RETRIEVAL_TYPE: retrieval_type,
+            FEAST_FEATURE_VIEWS: cut(",".join(sorted({u["view"] for u in used}))),
+            FEAST_FEATURE_REFS: cut(",".join(refs)), FEAST_FEATURE_COUNT: str(len(refs))}  # fmt: skip
+    counts = [u["rows"] for u in used if u.get("rows") is not None]
+    if counts:
+        tags[FEAST_ENTITY_COUNT] = str(max(counts))
+    return tags
+
+
+def dataset_source(u: dict) -> dict:
+    """How a feature-view version is named as an MLflow dataset input's source (source type ``feast``)."""
+    return {"project": u.get("project"), "feature_view": u["view"], "version": u.get("version"),
+            "fingerprint": u.get("fingerprint"), "path": u.get("path")}  # fmt: skip

@@ -177,7 +177,7 @@ def test_a_malformed_request_gets_a_4xx_naming_the_input(served, case):
 
 
 def test_predict_checks_the_frame_and_carries_missing_values(served):
-    shell, dep, _ = served
+    shell, _dep, _ = served
     X = shell.user_ns["X"].head(12).copy()
     X.loc[X.index[:3], "income"] = np.nan
     X.loc[X.index[3:5], "city"] = None
@@ -189,7 +189,9 @@ def test_predict_checks_the_frame_and_carries_missing_values(served):
     np.testing.assert_allclose(preds[["proba_bad", "proba_good"]].to_numpy(), expected, rtol=1e-9)
     logged = deployments.request_log("contract").tail(12)
     assert logged["income"].isna().sum() == X.income.isna().sum() >= 3  # nulls in the log, not "nan" text
-    assert logged["city"].isna().sum() == X.city.isna().sum() >= 2 and "nan" not in set(logged["city"].dropna())
+    assert logged["city"].isna().sum() == X.city.isna().sum() >= 2 and "nan" not in set(
+        logged["city"].dropna()
+    )
     for frame, message in ((X.drop(columns=["city"]), "missing 'city'"), (X.assign(extra=1), "extra 'extra'"),
                            (X.assign(age=X.age + 0.5), "'age' must be whole numbers"),
                            (X.assign(income="high"), "'income' must be numbers")):  # fmt: skip
@@ -300,7 +302,7 @@ def test_detach_outlives_its_owner_and_stops_from_elsewhere(served):
 
     from mlops_magics.cli import main
 
-    shell, _, home = served
+    _shell, _, home = served
     proc = _owner(home, "detached", "detach")
     pid = _server_pid(proc)
     assert proc.wait(60) == 0  # its owner is gone...

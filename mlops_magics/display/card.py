@@ -199,6 +199,7 @@ class Stored(Result):
 
     name: str
     value: Any = field(repr=False)
+    notes: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
         v = self.value
@@ -212,9 +213,9 @@ class Stored(Result):
         return type(v).__name__
 
     def card(self) -> Card:
-        return Card(f"stored {self.name}: {self.describe()}", kind="stored")
+        return Card(f"stored {self.name}: {self.describe()}", notes=self.notes, kind="stored")
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        text = self.card().title
+        text = "; ".join([self.card().title, *self.notes])
         return {"text/plain": text, "text/html": f"<div class='mlops-stored' style='color:#57606a;font-size:12px'>"
                                                   f"{html.escape(text)}</div>"}  # fmt: skip

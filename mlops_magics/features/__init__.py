@@ -1,10 +1,11 @@
 """Feast feature views from DataFrames or definitions: the plain-Python API behind ``%feature``."""
 
+from .frames import clean_names, model_frame
 from .repo import store
-from .retrieval import historical, online, parse_refs
+from .retrieval import historical, lineage_of, online, parse_refs
 from .views import apply_objects, delete, get_view, list_views, materialize, plan, register_frame, show
 
 __all__ = [
-    "apply_objects", "delete", "get_view", "historical", "list_views", "materialize", "online", "parse_refs",
-    "plan", "register_frame", "show", "store",
+    "apply_objects", "clean_names", "delete", "get_view", "historical", "lineage_of", "list_views", "materialize",
+    "model_frame", "online", "parse_refs", "plan", "register_frame", "show", "store",
 ]  # fmt: skip

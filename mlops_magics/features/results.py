@@ -53,6 +53,7 @@ class FeatureViewResult(Result):
     sample: object = None  # a few rows (DataFrame) when registered from a frame
     plan: Plan | None = None
     applied: bool = True
+    renamed: dict = field(default_factory=dict)  # {original column: feature name} (--clean-names)
 
     @classmethod
     def from_view(cls, view, sample=None, plan=None, applied=True) -> FeatureViewResult:
@@ -76,8 +77,12 @@ class FeatureViewResult(Result):
         )
 
     @classmethod
-    def from_frame(cls, name, entity, timestamp, view, data, plan, applied) -> FeatureViewResult:
-        return cls.from_view(view, sample=data.head(5), plan=plan, applied=applied)
+    def from_frame(
+        cls, name, entity, timestamp, view, data, plan, applied, renamed=None
+    ) -> FeatureViewResult:
+        result = cls.from_view(view, sample=data.head(5), plan=plan, applied=applied)
+        result.renamed = dict(renamed or {})
+        return result
 
     def card(self) -> Card:
         facts = [("entity", self.entity), ("timestamp", self.timestamp), ("rows", self.rows),
@@ -90,6 +95,9 @@ class FeatureViewResult(Result):
                 Table([str(c) for c in s.columns], s.astype(object).values.tolist(), title="sample rows")
             )
         notes = self.plan.lines() if self.plan is not None else []
+        if self.renamed:
+            notes = [f"renamed {len(self.renamed)} column(s): "
+                     + ", ".join(f"{k!r} -> {v}" for k, v in self.renamed.items()), *notes]  # fmt: skip
         status = "APPLIED" if self.applied else "PLAN"
         return Card(
             f"Feature view {self.name}", facts, status=status, tables=tables, notes=notes, kind="feature-view"

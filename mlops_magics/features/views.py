@@ -139,11 +139,20 @@ def _apply(fs, objects: list, new_files=(), config=None) -> None:
 
 def register_frame(df, name: str, entity: str, timestamp: str, ttl: timedelta | None = None,
                    description: str = "", plan_only: bool = False, materialize: bool = True,
-                   config=None) -> FeatureViewResult:  # fmt: skip
-    """A DataFrame as a feature view: validated, stored as parquet, applied, materialized."""
+                   clean_names: bool = False, config=None) -> FeatureViewResult:  # fmt: skip
+    """A DataFrame as a feature view: validated, stored as parquet, applied, materialized. Missing values
+    are kept (as nulls). ``clean_names``: columns whose names are not valid feature names are renamed
+    (``frames.clean_names``), and the mapping is shown and kept as a view tag."""
+    import json
+
     from feast import Entity, FeatureView, Field, FileSource
 
     frames.check_name(name)
+    renamed = {}
+    if clean_names and hasattr(df, "columns"):
+        mapping = frames.clean_names(df.columns, keep=(entity, timestamp))
+        renamed = {str(k): v for k, v in mapping.items() if k != v}
+        df = df.rename(columns=mapping)
     feature_types = frames.validate(df, entity, timestamp)
     data = frames.normalise(df, timestamp)
     fp = frames.fingerprint(data)
@@ -151,14 +160,20 @@ def register_frame(df, name: str, entity: str, timestamp: str, ttl: timedelta | 
     fs = store(config)
     path = version_data(name, fp, config)
     entity_type = frames.feast_type(data[entity])
-    ent = Entity(name=entity, join_keys=[entity], value_type=entity_type.to_value_type(),
-                 description=f"{entity} (from {name})")  # fmt: skip
+    ent = Entity(
+        name=entity,
+        join_keys=[entity],
+        value_type=entity_type.to_value_type(),
+        description=f"{entity}: the key of the workspace's feature views",
+    )  # the same for every view
     ts_min, ts_max = data[timestamp].min(), data[timestamp].max()
     with registry_lock(ws):
         fs.refresh_registry()
         old = _existing(fs, "FeatureView", name)
         tags = schema.view_tags(fp, len(data), int(data[entity].nunique()), ts_min.isoformat(), ts_max.isoformat(),
                                 datetime.now(timezone.utc).isoformat())  # fmt: skip
+        if renamed:
+            tags[schema.VIEW_RENAMED] = json.dumps(renamed)
         view = FeatureView(
             name=name, entities=[ent], ttl=ttl or timedelta(0), online=True, description=description,
             schema=[Field(name=entity, dtype=entity_type), *[Field(name=c, dtype=t) for c, t in feature_types.items()]],
@@ -171,7 +186,9 @@ def register_frame(df, name: str, entity: str, timestamp: str, ttl: timedelta | 
             name in the_plan.fields_added or name in the_plan.fields_removed  # fmt: skip
         view.tags[schema.VIEW_VERSION] = str(prev_version + 1 if changed else max(prev_version, 1))
         if plan_only:
-            return FeatureViewResult.from_frame(name, entity, timestamp, view, data, the_plan, applied=False)
+            return FeatureViewResult.from_frame(
+                name, entity, timestamp, view, data, the_plan, applied=False, renamed=renamed
+            )
         new_files = []
         if not path.is_file():
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -187,7 +204,9 @@ def register_frame(df, name: str, entity: str, timestamp: str, ttl: timedelta | 
             ts_min.to_pydatetime() - timedelta(seconds=1),
             ts_max.to_pydatetime() + timedelta(seconds=1),
         )
-    return FeatureViewResult.from_frame(name, entity, timestamp, view, data, the_plan, applied=True)
+    return FeatureViewResult.from_frame(
+        name, entity, timestamp, view, data, the_plan, applied=True, renamed=renamed
+    )
 
 
 def _materialize(fs, views: list[str], start: datetime, end: datetime) -> None:

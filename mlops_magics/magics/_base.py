@@ -157,10 +157,13 @@ def finish(shell, name: str | None, result):
 
     Data (a DataFrame) stored with ``-o`` comes back as a one-line confirmation instead of the data."""
     check_output(name)
+    notes = getattr(result, "attrs", {}).get("notes", []) if not hasattr(result, "card") else []
     if name and result is not None:
         shell.user_ns[name] = result
         if not hasattr(result, "card"):
-            return Stored(name, result)
+            return Stored(name, result, notes)
+    for note in notes:  # e.g. entities the online store does not hold
+        print(note)
     return result
 
 

@@ -122,6 +122,9 @@ class FeatureMagics(Magics):
     @argument("--apply", action="store_true", help="apply the Feast objects the cell defines (Mode 2)")
     @argument("--plan", action="store_true", help="show what would change; apply nothing")
     @argument("--no-materialize", action="store_true", help="register without loading the online store")
+    @argument("--clean-names", action="store_true",
+              help="rename columns that are not valid feature names (e.g. 'od280/od315' -> od280_od315); "
+              "the mapping is shown and kept on the view")  # fmt: skip
     @argument("-o", "--output", metavar="NAME", help="store the result object in this variable")
     @line_cell_magic
     @friendly_errors
@@ -161,7 +164,7 @@ class FeatureMagics(Magics):
             value = variable(self.shell, args.source, f"--from {args.source}")
         result = _features().register_frame(
             value, args.name, args.entity, args.timestamp, ttl=ttl, description=args.description,
-            plan_only=args.plan, materialize=not args.no_materialize,
+            plan_only=args.plan, materialize=not args.no_materialize, clean_names=args.clean_names,
         )  # fmt: skip
         display(finish(self.shell, args.output, result))
 

@@ -18,6 +18,7 @@ from ._base import (
     port,
     positive_int,
     run_cell_body,
+    split_list,
     subcommand,
     table,
     toggle_server,
@@ -169,6 +170,8 @@ class TrackMagics(Magics):
         "--input", metavar="VAR", help="features for the model's signature/example; default: what .fit() got"
     )
     @argument("--tag", action="append", default=[], metavar="K=V", help="a tag for the run (repeatable)")
+    @argument("--features", metavar="VIEW,VIEW", help="the feature views the cell trains on (their current versions); "
+              "'none' for none; default: this kernel's latest %%feature get of each view")  # fmt: skip
     @argument("-o", "--output", metavar="NAME", help="store the result object in this variable")
     @line_cell_magic
     @friendly_errors
@@ -199,13 +202,18 @@ class TrackMagics(Magics):
             )
         check_output(args.output)  # a bad -o NAME is refused before the cell runs
         tags = _key_values(args.tag, "--tag")
+        features = None
+        if args.features:
+            from ..features import lineage_of
+
+            features = [] if args.features == "none" else lineage_of(split_list(args.features))
         t = _tracking()
         try:
             result, value = t.tracked(
                 lambda: run_cell_body(self.shell, cell),
                 name=args.name, experiment=args.experiment, user_ns=self.shell.user_ns, cell=cell,
                 params=csv_names(args.params, "--params"), metrics=csv_names(args.metrics, "--metrics"),
-                model=args.model, model_input=args.input, autolog=args.autolog, tags=tags,
+                model=args.model, model_input=args.input, autolog=args.autolog, tags=tags, features=features,
             )  # fmt: skip
         except BaseException:
             failed = t.last_run()

@@ -56,10 +56,23 @@ def check_frame(df, inputs: list[dict]):
                 wrong.append(f"{c['name']!r} must be whole numbers with no gaps (the model's {kind} column)")
             else:
                 out[c["name"]] = s.astype("int64")
-        elif kind in NUMBER and (not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
-            wrong.append(f"{c['name']!r} must be numbers ({kind}), got {s.dtype}")
-        elif kind in TEXT and pd.api.types.is_numeric_dtype(s) and s.notna().any():
-            wrong.append(f"{c['name']!r} must be text (string), got {s.dtype}")
+        elif kind in NUMBER:
+            if pd.api.types.is_bool_dtype(s) or (
+                s.dtype == object and s.dropna().map(lambda v: isinstance(v, bool)).all()
+            ):
+                out[c["name"]] = s.astype("boolean").to_numpy(
+                    dtype="float64", na_value=float("nan")
+                )  # as trained
+            elif not pd.api.types.is_numeric_dtype(s):
+                if s.notna().any():
+                    wrong.append(f"{c['name']!r} must be numbers ({kind}), got {s.dtype}")
+                else:  # no value at all: a column of gaps
+                    out[c["name"]] = s.astype("float64")
+        elif kind in TEXT:
+            if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s) and s.notna().any():
+                wrong.append(f"{c['name']!r} must be text (string), got {s.dtype}")
+            else:
+                out[c["name"]] = s.astype(object).where(s.notna(), None)
     if wrong:
         problems.append("wrong type: " + "; ".join(wrong))
     if problems:

@@ -132,7 +132,9 @@ def deploy(model_uri: str, name: str, port: int | None = None, host: str | None 
     os.replace(got, folder / "model")
     shutil.rmtree(download, ignore_errors=True)
     if not (folder / "model" / "MLmodel").is_file():
-        raise UserInputError(f"{model_uri} holds no MLflow model (no MLmodel file); log one with %%track ... --model VAR")
+        raise UserInputError(
+            f"{model_uri} holds no MLflow model (no MLmodel file); log one with %%track ... --model VAR"
+        )
     env = ensure_env(requirements_of(folder / "model"), log=log)
     port = port or servers.free_port(host)
     request_log_path = folder / "requests.jsonl"

@@ -166,7 +166,7 @@ class LoggingMLflowRuntime(MLflowRuntime):
         except Exception:
             raw = None
         classes = getattr(raw, "classes_", None) if hasattr(raw, "predict_proba") else None
-        self._raw = raw
+        self._raw = raw if hasattr(raw, "predict") else None
         self._classes = list(classes) if classes is not None and "proba" in wanted else []
         self._labels = "prediction" in wanted or not self._classes
         text = classes is None or getattr(classes, "dtype", None) is None or classes.dtype.kind in "OUSb"
@@ -240,14 +240,20 @@ class LoggingMLflowRuntime(MLflowRuntime):
         frame[text] = frame[text].where(frame[text].notna(), np.nan)  # (missing_values=nan) would not see
         out = {}
         try:
-            if self._labels:  # through the pyfunc: MLflow enforces the schema
+            if self._raw is None:  # a custom pyfunc: labels only, MLflow enforces the schema
                 out["prediction"] = np.asarray(self._model.predict(frame)).reshape(len(frame))
-            elif self._input_schema is not None:
-                validate_schema(frame, self._input_schema)
-            if self._classes:  # the checked datatypes are the signature's, so the estimator takes the frame
-                proba = self._raw.predict_proba(frame)
-                for k, c in enumerate(self._classes):
-                    out[f"proba_{c}"] = proba[:, k]
+            else:  # the estimator itself (the checked datatypes are the signature's): one transform pass
+                if self._input_schema is not None:
+                    validate_schema(frame, self._input_schema)
+                model, features = self._raw, frame
+                if hasattr(model, "steps") and len(model.steps) > 1:  # a Pipeline: transform once for both
+                    model, features = model.steps[-1][1], model[:-1].transform(frame)
+                if self._labels:
+                    out["prediction"] = np.asarray(model.predict(features)).reshape(len(frame))
+                if self._classes:
+                    proba = model.predict_proba(features)
+                    for k, c in enumerate(self._classes):
+                        out[f"proba_{c}"] = proba[:, k]
         except MlflowException as exc:
             raise BadRequest(_mlflow_reason(exc)) from None
         except (ValueError, TypeError) as exc:

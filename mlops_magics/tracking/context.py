@@ -21,7 +21,6 @@ import time
 from pathlib import Path
 
 from .. import procs, schema
-from . import inputs
 
 # Libraries whose versions matter for reproducing a model, recorded when imported in the session.
 PACKAGES = (
@@ -164,5 +163,4 @@ def run_tags(user_ns: dict | None = None, cell: str | None = None) -> dict[str, 
     if versions:
         tags[schema.PACKAGES] = ",".join(f"{k}=={v}" for k, v in sorted(versions.items()))
     tags[schema.STARTED] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    tags.update(inputs.take_pending())  # feature views read before the run started
     return tags

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 
 from .. import schema
 from ..errors import BackendError, UserInputError
-from . import sweep
+from . import inputs, sweep
 from .context import run_tags
 from .results import Comparison, RunResult, RunsTable
 from .store import client, experiment_id, experiment_name, param_value, quote, retry_locked
@@ -38,15 +38,19 @@ def start_run(
     tags: dict | None = None,
     user_ns: dict | None = None,
     cell: str | None = None,
+    features: list[dict] | None = None,
     config=None,
 ) -> str:
-    """Start a run (made the active MLflow run, so autolog and ``mlflow.log_*`` land in it)."""
+    """Start a run (made the active MLflow run, so autolog and ``mlflow.log_*`` land in it).
+
+    ``features``: the feature-view versions it trains on; default: this kernel's latest retrievals."""
     import mlflow
 
     c = client(config)
     sweep.once(c)
     exp_id = experiment_id(experiment, config)
-    all_tags = {**run_tags(user_ns, cell), **(tags or {})}
+    used = inputs.current() if features is None else features
+    all_tags = {**run_tags(user_ns, cell), **inputs.tags_for(used), **(tags or {})}
     active = mlflow.active_run()
     try:
         run = retry_locked(mlflow.start_run)(
@@ -55,6 +59,7 @@ def start_run(
     except Exception as exc:
         raise BackendError("mlflow.start_run", exc) from exc
     _state["started"][run.info.run_id] = run
+    inputs.log_datasets(run.info.run_id, used, c)
     return run.info.run_id
 
 
@@ -147,6 +152,7 @@ def tracked(
     model_input: str | None = None,
     autolog: bool = False,
     tags: dict | None = None,
+    features: list[dict] | None = None,
     config=None,
 ) -> tuple[RunResult, object]:
     """Run ``execute`` inside a run and log what the cell left behind; return (result, cell value)."""
@@ -154,7 +160,9 @@ def tracked(
 
     for n in params:
         check_not_secret(n)
-    run_id = start_run(name, experiment, tags=tags, user_ns=user_ns, cell=cell, config=config)
+    run_id = start_run(
+        name, experiment, tags=tags, user_ns=user_ns, cell=cell, features=features, config=config
+    )
     status, error = "FAILED", None
     try:
         _quietly(mlflow.log_text, cell, "cell.py")
