@@ -61,6 +61,28 @@ def check(reference, current, columns: list[str] | None = None, required: dict |
     return cols
 
 
+def harmonize(reference, current):
+    """The two frames with booleans as 0/1 floats where the other side holds numbers (a model trained on
+    ``model_frame`` serves booleans as floats, so its traffic does); other columns as they are."""
+    import pandas as pd
+
+    if not isinstance(reference, pd.DataFrame) or not isinstance(current, pd.DataFrame):
+        return reference, current
+    frames = [reference, current]
+    for col in set(reference.columns) & set(current.columns):
+        sides = [f[col] for f in frames]
+        if isinstance(sides[0], pd.DataFrame) or isinstance(sides[1], pd.DataFrame):
+            continue  # a duplicated name: check() says so
+        flags = [pd.api.types.is_bool_dtype(s) for s in sides]
+        numbers = [pd.api.types.is_numeric_dtype(s) and not b for s, b in zip(sides, flags)]
+        for i in (0, 1):
+            if flags[i] and numbers[1 - i]:
+                frames[i] = frames[i].assign(
+                    **{col: sides[i].astype("boolean").to_numpy(dtype="float64", na_value=float("nan"))}
+                )
+    return frames[0], frames[1]
+
+
 def sample(frame, rows: int, seed: int = 0):
     """At most ``rows`` rows, drawn with a fixed seed; (frame, whether it was sampled)."""
     if rows and len(frame) > rows:

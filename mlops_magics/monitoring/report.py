@@ -53,6 +53,7 @@ def compute(reference, current_data, columns: list[str] | None = None, stattest:
             f"--threshold {threshold:g}: a test's threshold is 0 or more, e.g. --threshold 0.05"
         )
     roles = {c: role for role, c in (("target", target), ("prediction", prediction)) if c}
+    reference, current_data = inputs.harmonize(reference, current_data)
     cols = inputs.check(reference, current_data, columns, required=roles)
     rows = config.drift_sample_rows if sample_rows is None else sample_rows
     ref, ref_sampled = inputs.sample(reference[cols], rows)
