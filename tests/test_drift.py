@@ -201,7 +201,7 @@ def test_run_reference_reads_the_training_features_back(ip):
     r = ip.user_ns["r"]
     assert r.reference_rows == 200 and [c.column for c in r.columns] == ["age", "credit_amount"]
     assert r.drifted == ["age"] and r.metadata["reference_run"] == ip.user_ns["run"].run_id
-    ip.run_cell_magic("track", "no-features", "m = 1")
+    ip.run_cell_magic("track", "no-features --features none", "m = 1")
     with pytest.raises(UsageError, match="recorded no training data"):
         ip.run_line_magic("drift", "run:last new")
 

@@ -220,34 +220,100 @@ def test_bad_lines(fip, line, message):
     assert type(info.value) is UsageError and "\n" not in str(info.value)
 
 
-def test_training_set_lineage_reaches_the_run(fip):
+def test_training_set_lineage_follows_the_data(fip):
+    """A retrieval is recorded on every run trained after it in the kernel (the second candidate too),
+    until a new retrieval of the view replaces it; --features says it explicitly."""
     import json
+
+    from mlops_magics.tracking import client
 
     fv = register(fip)
     fip.user_ns["ents"] = pd.DataFrame(
         {"applicant_id": [1, 2], "event_timestamp": [pd.Timestamp("2024-06-01", tz="UTC")] * 2}
     )
-    # retrieved before the run: attached to the next run started in this kernel
     fip.run_line_magic("feature", "get applicant_profile:age --entities ents -o train")
-    fip.run_cell_magic("track", "uses-features -o run", "n = len(train)")
-    used = json.loads(fip.user_ns["run"].tags["mlops_magics.features"])
-    assert used == [
-        {
-            "view": "applicant_profile",
-            "version": "1",
-            "fingerprint": fv.fingerprint,
-            "features": ["age"],
-            "entities": ["applicant_id"],
-        }
-    ]
-    # retrieved inside an open run: tagged on it at once
+    fip.run_cell_magic("track", "first -o run", "n = len(train)")
+    fip.run_cell_magic("track", "second -o run2", "n = len(train)")  # e.g. the candidate that wins
+    for run in (fip.user_ns["run"], fip.user_ns["run2"]):
+        (used,) = json.loads(run.tags["mlops_magics.features"])
+        assert {k: used[k] for k in ("view", "version", "fingerprint", "features", "entities", "rows")} == {
+            "view": "applicant_profile", "version": "1", "fingerprint": fv.fingerprint, "features": ["age"],
+            "entities": ["applicant_id"], "rows": 2,
+        }  # fmt: skip
+        # where the field's tools read it: Feast's own run tags, and an MLflow dataset input (the UI's Datasets)
+        assert run.tags["feast.feature_views"] == "applicant_profile"
+        assert (
+            run.tags["feast.feature_refs"] == "applicant_profile:age" and run.tags["feast.project"] == "mlops"
+        )
+        (ds,) = client().get_run(run.run_id).inputs.dataset_inputs
+        assert (ds.dataset.name, ds.dataset.digest, ds.dataset.source_type) == (
+            "applicant_profile",
+            fv.fingerprint,
+            "feast",
+        )
+        assert json.loads(ds.dataset.source)["path"].endswith(f"{fv.fingerprint}.parquet")
+    # retrieved inside an open run: tagged on it at once, merged with what it had
     fip.run_line_magic("track", "start inside")
     fip.run_line_magic("feature", "get applicant_profile:credit_amount --entities ents -o train")
     run = fip.run_line_magic("track", "end")
-    assert json.loads(run.tags["mlops_magics.features"])[0]["features"] == ["credit_amount"]
-    # and a run after that carries nothing stale
-    fip.run_cell_magic("track", "plain -o run2", "m = 1")
-    assert "mlops_magics.features" not in fip.user_ns["run2"].tags
+    assert json.loads(run.tags["mlops_magics.features"])[0]["features"] == ["age", "credit_amount"]
+    # explicit: none, or named views at their current versions
+    fip.run_cell_magic("track", "plain --features none -o run3", "m = 1")
+    assert "mlops_magics.features" not in fip.user_ns["run3"].tags
+    fip.run_cell_magic("track", "named --features applicant_profile -o run4", "m = 1")
+    (named,) = json.loads(fip.user_ns["run4"].tags["mlops_magics.features"])
+    assert named["view"] == "applicant_profile" and named["features"] == ["age", "credit_amount", "purpose"]
+    with pytest.raises(UsageError, match="no feature view 'nope'"):
+        fip.run_cell_magic("track", "bad --features nope", "m = 1")
+
+
+def test_nulls_survive_register_online_and_retrieval(fip):
+    """Gaps stay gaps: an integer feature stays an integer when a value or a whole entity is missing."""
+    df = pd.DataFrame({
+        "applicant_id": [1, 2, 3], "event_timestamp": pd.Timestamp("2024-01-01"),
+        "age": pd.array([30, None, 50], dtype="Int64"), "income": [1.5, np.nan, 3.0],
+        "job": ["a", None, "c"], "guarantor": [True, None, False],  # read_csv's object column of booleans
+    })  # fmt: skip
+    fip.user_ns["gappy"] = df
+    fip.run_cell_magic("feature", "gappy --entity applicant_id --timestamp event_timestamp", "gappy")
+    online = fip.run_line_magic("feature", "online gappy --entity applicant_id=1,2,99")
+    assert str(online["age"].dtype) == "Int64" and online["age"].tolist()[0] == 30
+    assert online["age"].isna().tolist() == [False, True, True] and online["income"].isna().tolist() == [
+        False,
+        True,
+        True,
+    ]
+    assert online["job"].tolist()[:2] == ["a", None] and str(online["guarantor"].dtype) == "boolean"
+    assert online.attrs["notes"] == ["not in the online store: applicant_id=99; their rows are empty (null)"]
+    stored = fip.run_line_magic("feature", "online gappy --entity applicant_id=99 -o miss")
+    assert "not in the online store: applicant_id=99" in stored._repr_mimebundle_()["text/plain"]
+    fip.user_ns["ents"] = pd.DataFrame(
+        {"applicant_id": [1, 2], "event_timestamp": pd.Timestamp("2024-06-01", tz="UTC")}
+    )
+    hist = fip.run_line_magic("feature", "get gappy --entities ents").sort_values("applicant_id")
+    assert str(hist["age"].dtype) == "Int64" and hist["age"].isna().tolist() == [False, True]
+    assert hist["job"].isna().tolist() == [False, True]
+
+
+def test_clean_names_renames_and_shows_the_mapping(fip):
+    wine = pd.DataFrame({"applicant_id": [1, 2], "event_timestamp": pd.Timestamp("2024-01-01"),
+                         "od280/od315_of_diluted_wines": [3.1, 2.9], "Alcalinity of ash": [15.0, 16.1],
+                         "durée": [1, 2], "1st payment": [5, 6], "class": ["x", "y"]})  # fmt: skip
+    fip.user_ns["wine"] = wine
+    with pytest.raises(UsageError, match="add --clean-names"):
+        fip.run_cell_magic("feature", "wine --entity applicant_id --timestamp event_timestamp", "wine")
+    fip.run_cell_magic(
+        "feature", "wine --entity applicant_id --timestamp event_timestamp --clean-names -o fv", "wine"
+    )
+    fv = fip.user_ns["fv"]
+    assert fv.renamed == {"od280/od315_of_diluted_wines": "od280_od315_of_diluted_wines",
+                          "Alcalinity of ash": "alcalinity_of_ash", "durée": "duree", "1st payment": "f_1st_payment",
+                          "class": "f_class"}  # fmt: skip
+    assert sorted(fv.schema) == sorted(fv.renamed.values())
+    assert "renamed 5 column(s)" in fv.card().to_text()
+    from mlops_magics.features import clean_names
+
+    assert clean_names(["Age", "age", "Age "]) == {"Age": "age_2", "age": "age", "Age ": "age_3"}
 
 
 APPLIER = textwrap.dedent(

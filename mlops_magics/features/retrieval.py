@@ -68,7 +68,7 @@ def historical(refs: list[str], entity_df, config=None):
         df = store(config).get_historical_features(entity_df=entity_df, features=features).to_df()
     except Exception as exc:
         raise BackendError("feast.FeatureStore.get_historical_features", exc) from exc
-    record_features(_lineage(views, len(entity_df), config))
+    record_features(_lineage(views, len(entity_df), config), config)
     return df
 
 

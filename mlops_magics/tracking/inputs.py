@@ -16,12 +16,19 @@ import sys
 
 from .. import schema
 
-_current: list[dict] = []  # the latest retrieval of each view in this process
+_current: dict[str, list[dict]] = {}  # workspace -> the latest retrieval of each view in this process
 
 
-def record_features(used: list[dict]) -> None:
+def _workspace(config=None) -> str:
+    from ..workspace import current as workspace
+
+    return str(workspace(config).root)
+
+
+def record_features(used: list[dict], config=None) -> None:
     """``used``: [{"view", "version", "fingerprint", "features", "entities", "rows", "project", "path"}]."""
-    _current[:] = schema.merge_features(_current, used)
+    key = _workspace(config)
+    _current[key] = schema.merge_features(_current.get(key, []), used)
     run_id = _active_run_id()
     if run_id is not None:
         from .store import client
@@ -31,9 +38,9 @@ def record_features(used: list[dict]) -> None:
         record_on(run_id, merged, c)
 
 
-def current() -> list[dict]:
-    """The retrievals a run started now trains on."""
-    return list(_current)
+def current(config=None) -> list[dict]:
+    """The retrievals a run started now (in the workspace in force) trains on."""
+    return list(_current.get(_workspace(config), []))
 
 
 def tags_for(used: list[dict]) -> dict[str, str]:

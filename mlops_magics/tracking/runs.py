@@ -49,7 +49,7 @@ def start_run(
     c = client(config)
     sweep.once(c)
     exp_id = experiment_id(experiment, config)
-    used = inputs.current() if features is None else features
+    used = inputs.current(config) if features is None else features
     all_tags = {**run_tags(user_ns, cell), **inputs.tags_for(used), **(tags or {})}
     active = mlflow.active_run()
     try:
