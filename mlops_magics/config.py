@@ -52,6 +52,12 @@ class MLOps(Configurable):
         help="Show ipywidgets views in a live kernel. Static HTML/text is always included as a fallback.",
     ).tag(config=True)
 
+    verbose = Bool(
+        False,
+        help="Show what Feast, MLflow and Evidently print and warn while a magic runs (hidden by default, "
+        "and shown anyway when their call fails).",
+    ).tag(config=True)
+
     short_errors = Bool(
         True,
         help="Show backend failures as one line naming the failing call. "

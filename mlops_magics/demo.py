@@ -47,8 +47,10 @@ def format_summary(s: dict) -> str:
         f"  champion        {s['champion_name']} (run {s['champion_run']}), AUC {s['auc']:.3f}",
         f"  registered      {s['model_uri']} (version {s['version']})",
         f"  endpoint        {s['endpoint']} (MLServer; stopped at the end)",
-        f"  drift verdict   {'DRIFT' if s['drift'] else 'no drift'}: {s['drift_share']:.0%} of columns drifted"
-        + (f" ({', '.join(s['drifted'])})" if s["drifted"] else "") + f"; report {s['drift_report']}",
+        f"  drift verdict   {s.get('drift_verdict') or ('DRIFT' if s['drift'] else 'no drift')}"
+        + (f" ({', '.join(s['drifted'])})" if s["drifted"] else "")
+        + (f"; dataset drift at {s['drift_rule']:.0%} of columns" if s.get("drift_rule") else "")
+        + f"; report {s['drift_report']}",
         f"  notebooks       {s['notebooks']}  (pipeline run {s['run']})",
         f"  workspace       {s['workspace']}  (mlops-magics --home {s['workspace']} status)",
     ])  # fmt: skip

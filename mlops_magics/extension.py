@@ -11,6 +11,7 @@ import warnings
 
 from . import magics, servers
 from .config import MLOps
+from .magics import complete
 from .monitoring import live
 from .serving import deployments
 from .tracking import sweep
@@ -28,6 +29,7 @@ def load(ip) -> None:
     if _settings(ip) is None:
         ip.configurables.append(MLOps(parent=ip))
     magics.register(ip)
+    complete.install(ip)
     _run(ON_LOAD, ip)
 
 

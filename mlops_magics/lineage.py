@@ -56,15 +56,18 @@ class Chain(Result):
         return "\n".join(lines)
 
     def to_html(self) -> str:
+        """A chain of compact nodes that wraps instead of clipping: each node shows what identifies it,
+        the rest (long feature lists included) one click away."""
         cols = []
         for kind in KINDS:
             boxes = "".join(_node_html(n) for n in self.of(kind)) or "<div style='color:#57606a'>(none)</div>"
-            cols.append(f"<div class='mlops-lineage-{kind}' style='min-width:180px;max-width:260px'>"
-                        f"<div style='font-weight:600;margin-bottom:4px'>{TITLES[kind]}</div>{boxes}</div>")  # fmt: skip
-        arrow = "<div style='align-self:center;font-size:20px;color:#57606a'>&rarr;</div>"
-        return (f"<div class='mlops-card mlops-lineage' style='font-family:sans-serif;font-size:12px'>"
-                f"<div style='font-weight:600;font-size:14px'>Lineage of {html.escape(self.root)}</div>"
-                f"<div style='display:flex;gap:8px;align-items:flex-start'>{arrow.join(cols)}</div></div>")  # fmt: skip
+            cols.append(f"<div class='mlops-lineage-col mlops-lineage-{kind}' style='flex:1 1 150px;min-width:140px;"
+                        f"max-width:320px'><div style='font-weight:600;margin-bottom:4px'>{TITLES[kind]}</div>{boxes}</div>")  # fmt: skip
+        arrow = "<div style='flex:0 0 auto;align-self:center;font-size:18px;color:#57606a'>&rarr;</div>"
+        return (f"<div class='mlops-card mlops-lineage' style='font-family:sans-serif;font-size:12px;max-width:100%;"
+                f"box-sizing:border-box'><div style='font-weight:600;font-size:14px;margin-bottom:4px'>Lineage of "
+                f"{html.escape(self.root)}</div><div style='display:flex;flex-wrap:wrap;gap:6px;align-items:flex-start'>"
+                f"{arrow.join(cols)}</div></div>")  # fmt: skip
 
     def card(self) -> Card:  # used for text; HTML is the graph above
         return Card(f"Lineage of {self.root}", notes=self.to_text().splitlines()[1:], kind="lineage")
@@ -76,26 +79,39 @@ class Chain(Result):
         if live_kernel():
             import ipywidgets as w
 
-            columns = [w.VBox([w.HTML(f"<b>{TITLES[k]}</b>"), *[w.HTML(_node_html(n)) for n in self.of(k)]])
-                       for k in KINDS]  # fmt: skip
-            parts = []
-            for i, col in enumerate(columns):
-                parts += [col] if i == 0 else [w.HTML("&rarr;"), col]
-            view = w.HBox(parts)
+            # one HTML widget: the chain wraps with the output area's width (an HBox of boxes would clip)
+            view = w.HTML(self.to_html(), layout=w.Layout(width="100%"))
             view.add_class("mlops-widget-lineage")
             bundle.update({k: v for k, v in view._repr_mimebundle_().items() if k != "text/plain"})
         return bundle
 
 
+KEY_FACTS = {"feature_view": ("version",), "run": ("name", "status"), "model_version": ("aliases",),
+             "deployment": ("status", "target"), "drift_check": ("verdict", "share")}  # fmt: skip
+
+
 def _node_html(n: Node) -> str:
-    facts = "".join(f"<div><span style='color:#57606a'>{html.escape(str(k))}</span> {html.escape(str(v))}</div>"
-                    for k, v in n.facts.items() if v not in (None, ""))  # fmt: skip
-    note = f"<div style='color:{COLOURS[n.status]};font-weight:600'>{html.escape(n.status)}: {html.escape(n.note)}</div>" \
-        if n.status != "ok" else ""  # fmt: skip
-    title = f"<a href='{html.escape(n.link, quote=True)}' target='_blank'>{html.escape(n.id)}</a>" if n.link \
-        else html.escape(n.id)  # fmt: skip
-    return (f"<div style='border:1px solid {COLOURS[n.status]};border-radius:6px;padding:4px 6px;margin:3px 0'>"
-            f"<div style='font-weight:600'>{title}</div>{note}{facts}</div>")  # fmt: skip
+    def fact(k, v):
+        return (f"<div style='overflow-wrap:anywhere'><span style='color:#57606a'>{html.escape(str(k))}</span> "
+                f"{html.escape(str(v))}</div>")  # fmt: skip
+
+    shown = {k: v for k, v in n.facts.items() if v not in (None, "")}
+    key = "".join(fact(k, shown[k]) for k in KEY_FACTS.get(n.kind, ()) if k in shown)
+    rest = {k: v for k, v in shown.items() if k not in KEY_FACTS.get(n.kind, ())}
+    details = ""
+    if rest:
+        listed = rest.pop("features", None)
+        label = f"{len(listed.split(', '))} features" if listed else "details"
+        inner = (fact("features", listed) if listed else "") + "".join(fact(k, v) for k, v in rest.items())
+        details = (f"<details class='mlops-lineage-details'><summary style='cursor:pointer;color:#0969da'>{label}"
+                   f"</summary>{inner}</details>")  # fmt: skip
+    note = (f"<div style='color:{COLOURS[n.status]};font-weight:600'>{html.escape(n.status)}: {html.escape(n.note)}</div>"
+            if n.status != "ok" else "")  # fmt: skip
+    title = (f"<a href='{html.escape(n.link, quote=True)}' target='_blank'>{html.escape(n.id)}</a>" if n.link
+             else html.escape(n.id))  # fmt: skip
+    return (f"<div class='mlops-lineage-node' style='border:1px solid {COLOURS[n.status]};border-radius:6px;"
+            f"padding:4px 6px;margin:3px 0;overflow-wrap:anywhere'><div style='font-weight:600'>{title}</div>"
+            f"{note}{key}{details}</div>")  # fmt: skip
 
 
 # -- walking ----------------------------------------------------------------------------------------------

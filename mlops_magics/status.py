@@ -71,14 +71,50 @@ def _mlflow_counts(ws: Workspace, tracking_uri: str) -> tuple[object, object]:
         return f"unavailable ({type(exc).__name__})", "unavailable"
 
 
-def _feature_view_count(ws: Workspace):
-    if not (ws.feast_dir / "registry.db").is_file():
-        return 0
-    if "feast" not in sys.modules:
-        return NOT_LOADED
-    from .features.views import list_views
+FEATURE_VIEWS_FIELD = 6  # feast.core.Registry.feature_views (Registry.proto)
 
-    return len(list_views().views)
+
+def _feature_view_count(ws: Workspace):
+    """Feature views in Feast's file registry, counted from the protobuf's wire format (no Feast import)."""
+    path = ws.feast_dir / "registry.db"
+    if not path.is_file():
+        return 0
+    try:
+        return _count_field(path.read_bytes(), FEATURE_VIEWS_FIELD)
+    except (OSError, ValueError, IndexError):
+        return "unreadable"
+
+
+def _varint(data: bytes, i: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = data[i]
+        value |= (byte & 0x7F) << shift
+        i, shift = i + 1, shift + 7
+        if not byte & 0x80:
+            return value, i
+
+
+def _count_field(data: bytes, number: int) -> int:
+    """How many top-level fields ``number`` a protobuf message holds."""
+    count, i = 0, 0
+    while i < len(data):
+        key, i = _varint(data, i)
+        kind = key & 7
+        if key >> 3 == number:
+            count += 1
+        if kind == 0:
+            _, i = _varint(data, i)
+        elif kind == 1:
+            i += 8
+        elif kind == 2:
+            length, i = _varint(data, i)
+            i += length
+        elif kind == 5:
+            i += 4
+        else:
+            raise ValueError(f"unsupported protobuf wire type {kind}")
+    return count
 
 
 def workspace_status(config=None) -> WorkspaceStatus:

@@ -44,8 +44,10 @@ def test_detects_drift_and_not_drift(dip):
     assert loud.drift_share == pytest.approx(2 / 3)
     assert loud.scores["age"] > loud.columns[0].threshold
     bundle = loud._repr_mimebundle_()
-    assert {"text/plain", "text/html", "image/png"} <= set(bundle)
-    assert bundle["text/html"].count("<svg") == 3 and "DRIFT" in bundle["text/html"]
+    assert {"text/plain", "text/html"} <= set(bundle)
+    # three distribution sparklines and the scores chart, inline SVG (no matplotlib)
+    assert bundle["text/html"].count("<svg") == 4 and "mlops-drift-scores" in bundle["text/html"]
+    assert "DRIFT: 2 of 3 columns drifted" in bundle["text/plain"] and "DRIFT" in bundle["text/html"]
     assert loud.report_path.endswith(".html") and "<html" in Path(loud.report_path).read_text()[:2000].lower()
 
 
@@ -177,7 +179,11 @@ def test_papermill_keeps_static_fallback_and_fails_on_drift(tmp_path):
     out = nbformat.read(tmp_path / "out.ipynb", 4)
     drift_cell = next(c for c in out.cells if c.source == "%drift ref new")
     data = next(o for o in drift_cell.outputs if o.output_type in ("display_data", "execute_result"))["data"]
-    assert "image/png" in data and "mlops-drift" in data["text/html"] and ".html" in data["text/plain"]
+    assert (
+        "mlops-drift-scores" in data["text/html"]
+        and "mlops-drift" in data["text/html"]
+        and ".html" in data["text/plain"]
+    )
     assert not next(
         c for c in out.cells if c.source.startswith("print")
     ).outputs  # execution stopped at the gate

@@ -24,6 +24,7 @@ _STATUS_COLOURS = {
     "DRIFT": "#cf222e",
     "STOPPED": "#57606a",
     "DEAD": "#cf222e",
+    "COLUMNS DRIFTED": "#9a6700",
 }
 
 
@@ -36,6 +37,14 @@ def live_kernel() -> bool:
     from ..config import get_config
 
     return bool(get_config().widgets)
+
+
+def _cell(value: Any, limit: int = 80) -> str:
+    """A table cell: long text cut, with the whole of it on hover."""
+    text = _fmt(value)
+    if len(text) <= limit:
+        return html.escape(text)
+    return f"<span title='{html.escape(text, quote=True)}'>{html.escape(text[: limit - 1])}&hellip;</span>"
 
 
 def _fmt(value: Any) -> str:
@@ -66,14 +75,16 @@ class Table:
                 lines.append("  " + "  ".join("-" * w for w in widths))
         return "\n".join(lines)
 
-    def to_html(self) -> str:
+    def to_html(self, max_rows: int = 10) -> str:
+        """The table; rows past ``max_rows`` behind "show all" (a card stays short), wide ones scroll
+        inside their own box instead of being clipped."""
         extra_head, extra = self.html_column or ("", [])
         headers = [*self.columns, extra_head] if self.html_column else self.columns
         head = "".join(f"<th style='text-align:left;padding:2px 8px'>{html.escape(c)}</th>" for c in headers)
         body = []
         for n, row in enumerate(self.rows):
             style = " style='background:#fff8c5'" if n in self.highlight else ""
-            tds = "".join(f"<td style='padding:2px 8px'>{html.escape(_fmt(v))}</td>" for v in row)
+            tds = "".join(f"<td style='padding:2px 8px'>{_cell(v)}</td>" for v in row)
             if self.html_column:
                 tds += f"<td style='padding:2px 8px'>{extra[n]}</td>"
             body.append(f"<tr{style}>{tds}</tr>")
@@ -82,10 +93,12 @@ class Table:
             if self.title
             else ""
         )
-        return (
-            f"{title}<table class='mlops-table' style='border-collapse:collapse;font-size:12px'>"
-            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-        )
+        table = "<table class='mlops-table' style='border-collapse:collapse;font-size:12px'><thead><tr>{}</tr></thead><tbody>{}</tbody></table>"
+        shown = table.format(head, "".join(body[:max_rows]))
+        if len(body) > max_rows:
+            shown += (f"<details class='mlops-more'><summary style='cursor:pointer;color:#0969da;font-size:12px'>"
+                      f"show all {len(body)} rows</summary>{table.format(head, ''.join(body[max_rows:]))}</details>")  # fmt: skip
+        return f"{title}<div class='mlops-scroll' style='max-width:100%;overflow-x:auto'>{shown}</div>"
 
 
 @dataclass
@@ -119,8 +132,8 @@ class Card:
             else ""
         )
         facts = "".join(
-            f"<tr><td style='color:#57606a;padding:1px 12px 1px 0'>{html.escape(k)}</td>"
-            f"<td style='padding:1px 0'>{html.escape(_fmt(v))}</td></tr>"
+            f"<tr><td style='color:#57606a;padding:1px 12px 1px 0;vertical-align:top'>{html.escape(k)}</td>"
+            f"<td style='padding:1px 0;overflow-wrap:anywhere'>{_cell(v, 160)}</td></tr>"
             for k, v in self.facts
         )
         links = " · ".join(
@@ -132,7 +145,8 @@ class Card:
         )
         return (
             f"<div class='mlops-card mlops-{html.escape(self.kind)}' style='border:1px solid #d0d7de;"
-            f"border-radius:6px;padding:8px 12px;margin:4px 0;font-family:sans-serif;font-size:13px'>"
+            f"border-radius:6px;padding:8px 12px;margin:4px 0;font-family:sans-serif;font-size:13px;"
+            f"max-width:100%;box-sizing:border-box;overflow-wrap:anywhere'>"
             f"<div style='font-weight:600;font-size:14px;margin-bottom:4px'>{html.escape(self.title)}{badge}</div>"
             f"<table style='border-collapse:collapse'>{facts}</table>"
             f"{''.join(t.to_html() for t in self.tables)}"

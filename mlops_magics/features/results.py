@@ -88,12 +88,14 @@ class FeatureViewResult(Result):
         facts = [("entity", self.entity), ("timestamp", self.timestamp), ("rows", self.rows),
                  ("entities", self.entities), ("time range", f"{self.time_min} .. {self.time_max}"),
                  ("version", self.version), ("fingerprint", self.fingerprint), ("ttl", self.ttl)]  # fmt: skip
-        tables = [Table(["feature", "type"], [[k, v] for k, v in self.schema.items()], title="schema")]
-        if self.sample is not None:
-            s = self.sample
-            tables.append(
-                Table([str(c) for c in s.columns], s.astype(object).values.tolist(), title="sample rows")
-            )
+        tables = [Table(["feature", "type"], [[k, v] for k, v in self.schema.items()],
+                        title=f"schema ({len(self.schema)} features)")]  # fmt: skip
+        if self.sample is not None:  # three rows, eight columns: a glimpse, not a table dump
+            s = self.sample.head(3)
+            cols = list(s.columns[:8])
+            more = f" (8 of {len(s.columns)} columns)" if len(s.columns) > 8 else ""
+            values = s[cols].astype(object).where(s[cols].notna(), None).values.tolist()
+            tables.append(Table([str(c) for c in cols], values, title=f"sample rows{more}"))
         notes = self.plan.lines() if self.plan is not None else []
         if self.renamed:
             notes = [f"renamed {len(self.renamed)} column(s): "

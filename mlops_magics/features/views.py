@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 from .. import schema
 from ..display import Outcome
 from ..errors import BackendError, UserInputError
+from ..quiet import quiet
 from ..workspace import current
 from . import frames
 from .repo import forget_checked_refs, registry_lock, store, version_data
@@ -130,7 +131,8 @@ def _spec_differs(old, new, ignore_tags: bool = False) -> bool:
 def _apply(fs, objects: list, new_files=(), config=None) -> None:
     forget_checked_refs(config)
     try:
-        fs.apply(objects)
+        with quiet():
+            fs.apply(objects)
     except Exception as exc:
         for f in new_files:  # nothing half-written: the data of a view that was not applied goes too
             f.unlink(missing_ok=True)
@@ -211,7 +213,8 @@ def register_frame(df, name: str, entity: str, timestamp: str, ttl: timedelta | 
 
 def _materialize(fs, views: list[str], start: datetime, end: datetime) -> None:
     try:
-        fs.materialize(start_date=start, end_date=end, feature_views=views)
+        with quiet():  # "Materializing 1 feature views ... into the sqlite online store." and a bar
+            fs.materialize(start_date=start, end_date=end, feature_views=views)
     except Exception as exc:
         raise BackendError("feast.FeatureStore.materialize", exc) from exc
 
@@ -245,7 +248,8 @@ def materialize(since: datetime | None = None, views: list[str] | None = None, c
         _materialize(fs, names, since, now)
     else:
         try:
-            fs.materialize_incremental(end_date=now, feature_views=names)
+            with quiet():
+                fs.materialize_incremental(end_date=now, feature_views=names)
         except Exception as exc:
             raise BackendError("feast.FeatureStore.materialize_incremental", exc) from exc
     return Outcome("materialized", names, "feature views", [("until", now.isoformat(timespec="seconds"))])

@@ -175,18 +175,42 @@ def variable(shell, name: str, label: str):
 
 
 def run_cell_body(shell, cell: str):
-    """Run a cell's code in the user namespace (magics inside it work); return its last expression's
-    value, as a normal cell would show it. Tracebacks show the cell's own lines."""
+    """Run a cell's code in the user namespace as IPython runs a cell (its compiler with the
+    session's ``__future__`` flags, its AST transformers, the cell's own ``In [N]`` label; magics inside
+    it work) and return its last expression's value. A failure shows the traceback IPython would show for
+    the same cell without the magic: the cell's own frames, none of this package's."""
+    __tracebackhide__ = True
     import ast
 
     source = shell.transform_cell(cell)
-    tree = ast.parse(source)
+    filename = shell.compile.cache(source, shell.execution_count, raw_code=cell)
+    tree = shell.transform_ast(shell.compile.ast_parse(source, filename=filename))
     last = None
     if tree.body and isinstance(tree.body[-1], ast.Expr):
         last = ast.Expression(tree.body.pop().value)
-    filename = shell.compile.cache(source)
-    exec(compile(tree, filename, "exec"), shell.user_ns)
-    return eval(compile(last, filename, "eval"), shell.user_ns) if last is not None else None
+    try:
+        exec(shell.compile(tree, filename, "exec"), shell.user_ns)
+        return eval(shell.compile(last, filename, "eval"), shell.user_ns) if last is not None else None
+    except Exception as exc:
+        _show_as_the_cell(shell, exc, filename)
+        raise
+
+
+def _show_as_the_cell(shell, exc: BaseException, filename: str) -> None:
+    """Make IPython render ``exc`` from the cell's first frame on (``_render_traceback_``, which IPython
+    reads before its own formatter), so the package's frames above it never show."""
+    if isinstance(exc, UsageError) or hasattr(type(exc), "_render_traceback_"):
+        return  # one line already, or the exception renders itself
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename != filename:
+        tb = tb.tb_next
+    if tb is None:
+        return
+    lines = shell.InteractiveTB.structured_traceback(type(exc), exc, tb)
+    try:
+        exc._render_traceback_ = lambda: lines
+    except AttributeError:  # an exception type with __slots__: the full traceback it is
+        pass
 
 
 def csv_names(value: str | None, option: str) -> list[str]:

@@ -59,18 +59,22 @@ def compute(reference, current_data, columns: list[str] | None = None, stattest:
     ref, ref_sampled = inputs.sample(reference[cols], rows)
     cur, cur_sampled = inputs.sample(current_data[cols], rows)
     numerical, categorical = inputs.kinds(ref, cols)
-    from evidently import DataDefinition, Dataset, Report
-    from evidently.presets import DataDriftPreset
+    from ..quiet import quiet
+
+    with quiet():  # Evidently's import warns (numpy.core, an escape, Litestar) in red under the first check
+        from evidently import DataDefinition, Dataset, Report
+        from evidently.presets import DataDriftPreset
 
     definition = DataDefinition(numerical_columns=numerical, categorical_columns=categorical)
     preset = DataDriftPreset(columns=cols, method=stattest, threshold=threshold, drift_share=drift_share)
     t = time.perf_counter()
     try:
-        snapshot = Report([preset], metadata={k: str(v) for k, v in (metadata or {}).items()}).run(
-            reference_data=Dataset.from_pandas(ref, data_definition=definition),
-            current_data=Dataset.from_pandas(cur, data_definition=definition),
-            name=name,
-        )
+        with quiet():  # numpy's RuntimeWarnings on tiny or infinite frames
+            snapshot = Report([preset], metadata={k: str(v) for k, v in (metadata or {}).items()}).run(
+                reference_data=Dataset.from_pandas(ref, data_definition=definition),
+                current_data=Dataset.from_pandas(cur, data_definition=definition),
+                name=name,
+            )
     except Exception as exc:
         raise BackendError("evidently.Report.run", exc) from exc
     seconds = time.perf_counter() - t

@@ -4,8 +4,7 @@ table, a PNG of the per-column scores, the path of the saved full report)."""
 
 from __future__ import annotations
 
-import base64
-import io
+import html
 from dataclasses import dataclass, field
 
 from ..display import Card, Result, Table
@@ -85,48 +84,57 @@ class DriftResult(Result):
                      highlight=[i for i, c in enumerate(self.columns) if c.drifted],
                      html_column=("distribution (reference grey, current red)", sparks))  # fmt: skip
 
+    @property
+    def verdict(self) -> str:
+        """The headline a person reads: how many columns drifted, then whether that is dataset drift."""
+        n = len(self.columns)
+        if self.dataset_drift:
+            return f"DRIFT: {self.drifted_columns} of {n} columns drifted"
+        if self.drifted_columns:
+            return f"{self.drifted_columns} of {n} columns drifted (below the dataset rule)"
+        return f"no drift: 0 of {n} columns drifted"
+
+    @property
+    def status(self) -> str:
+        return "DRIFT" if self.dataset_drift else ("COLUMNS DRIFTED" if self.drifted_columns else "NO DRIFT")
+
     def card(self) -> Card:
-        facts = [("dataset drift", "yes" if self.dataset_drift else "no"),
-                 ("drifted columns", f"{self.drifted_columns} of {len(self.columns)} ({self.drift_share:.0%}; "
-                                     f"dataset drift at {self.threshold_share:.0%})"),
+        rule = (f"dataset drift when at least {self.threshold_share:.0%} of the columns drift (--drift-share); "
+                f"here {self.drift_share:.0%}: {'yes' if self.dataset_drift else 'no'}")  # fmt: skip
+        facts = [("drifted columns", ", ".join(self.drifted) or "none"), ("dataset rule", rule),
                  ("rows", f"reference {self.reference_rows:,}, current {self.current_rows:,}"),
                  ("full report", self.report_path)]  # fmt: skip
         facts += [(k, v) for k, v in self.metadata.items()]
-        return Card(f"Drift{f' {self.name}' if self.name else ''}", facts,
-                    status="DRIFT" if self.dataset_drift else "NO DRIFT", tables=[self.table()], notes=self.notes,
-                    kind="drift")  # fmt: skip
+        title = f"Drift{f' {self.name}' if self.name else ''}: {self.verdict}"
+        return Card(title, facts, status=self.status, tables=[self.table()], notes=self.notes, kind="drift")
 
-    def png(self) -> bytes:
-        """Per-column drift scores against their thresholds: the key chart, for static outputs."""
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(6, 0.3 * len(self.columns) + 1))
-        names = [c.column for c in self.columns]
-        ax.barh(
-            names,
-            [c.score for c in self.columns],
-            color=["#cf222e" if c.drifted else "#8c959f" for c in self.columns],
-        )
+    def scores_svg(self, width: int = 220, bar: int = 10) -> str:
+        """Per-column scores against their thresholds (red: drifted), as inline SVG: the chart static
+        outputs keep, drawn without matplotlib."""
+        if not self.columns:
+            return ""
+        top = max([c.score for c in self.columns] + [c.threshold for c in self.columns] + [1e-9])
+        rows = []
         for i, c in enumerate(self.columns):
-            ax.plot([c.threshold, c.threshold], [i - 0.4, i + 0.4], color="black", linewidth=1)
-        ax.set_xlabel("drift score (bar) and threshold (line); red: drifted")
-        ax.invert_yaxis()
-        fig.tight_layout()
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=80)
-        plt.close(fig)
-        return buf.getvalue()
+            y = i * (bar + 4)
+            w = max(c.score, 0) / top * width
+            t = c.threshold / top * width
+            rows.append(f"<rect x='0' y='{y}' width='{w:.1f}' height='{bar}' fill='{'#cf222e' if c.drifted else '#8c959f'}'>"
+                        f"<title>{html.escape(str(c.column))}: {c.score:.4g} (threshold {c.threshold:.4g})</title></rect>"
+                        f"<line x1='{t:.1f}' x2='{t:.1f}' y1='{y - 1}' y2='{y + bar + 1}' stroke='black'/>")  # fmt: skip
+        height = len(self.columns) * (bar + 4)
+        return (f"<svg class='mlops-drift-scores' width='{width + 2}' height='{height}' "
+                f"xmlns='http://www.w3.org/2000/svg'>{''.join(rows)}</svg>")  # fmt: skip
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         from ..display import live_kernel
 
-        summary = self.card().to_html()
-        bundle = {"text/plain": self.card().to_text(), "image/png": base64.b64encode(self.png()).decode()}
+        card = self.card()
+        summary = card.to_html() + f"<div style='font-size:11px;color:#57606a'>scores (bar) and thresholds (line), " \
+            f"red: drifted</div>{self.scores_svg()}"  # fmt: skip
         if live_kernel() and self.snapshot is not None:
-            # the full interactive report under the summary, where a front end runs it
-            summary += self.snapshot.get_html_str(as_iframe=True)
-        bundle["text/html"] = summary
-        return bundle
+            # the full interactive report is one click away, in its own scrolling frame
+            summary += ("<details class='mlops-drift-report'><summary style='cursor:pointer;color:#0969da;"
+                        "font-size:12px'>full Evidently report</summary><div style='height:700px;overflow:auto'>"
+                        f"{self.snapshot.get_html_str(as_iframe=True)}</div></details>")  # fmt: skip
+        return {"text/plain": card.to_text(), "text/html": summary}

@@ -53,12 +53,34 @@ class DriftHistory(Result):
     records: list[dict]
 
     def card(self) -> Card:
-        columns = sorted({c for r in self.records for c in r["scores"]})
-        rows = [[r["when"], "yes" if r["dataset_drift"] else "no", round(r["drift_share"], 3),
-                 *[("DRIFT " if c in r["drifted"] else "") + f"{r['scores'].get(c, float('nan')):.3g}" for c in columns]]
-                for r in self.records]  # fmt: skip
-        return Card(f"Drift history {self.name} ({len(rows)} checks)",
-                    tables=[Table(["when", "drift", "share", *columns], rows)], kind="drift-history")  # fmt: skip
+        def drifted(r):
+            names = r.get("drifted", [])
+            return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "") or "none"
+
+        rows = [[r["when"], "DRIFT" if r["dataset_drift"] else "no", f"{r['drift_share']:.0%}",
+                 f"{len(r.get('drifted', []))} of {len(r['scores'])}", drifted(r)] for r in reversed(self.records)]  # fmt: skip
+        table = Table(["when", "dataset drift", "share", "columns drifted", "which"], rows)
+        return Card(f"Drift history {self.name} ({len(rows)} checks, newest first)", tables=[table],
+                    kind="drift-history")  # fmt: skip
+
+    def trend_svg(self, width: int = 300, height: int = 40) -> str:
+        shares = [r["drift_share"] for r in self.records][-100:]
+        if len(shares) < 2:
+            return ""
+        step = width / (len(shares) - 1)
+        points = " ".join(f"{i * step:.1f},{height - s * height:.1f}" for i, s in enumerate(shares))
+        return (f"<svg class='mlops-drift-trend' width='{width}' height='{height}' xmlns='http://www.w3.org/2000/svg'>"
+                f"<polyline points='{points}' fill='none' stroke='#cf222e' stroke-width='1.5'/></svg>")  # fmt: skip
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        card = self.card()
+        trend = self.trend_svg()
+        note = (
+            "<div style='font-size:11px;color:#57606a'>share of drifted columns over time</div>"
+            if trend
+            else ""
+        )
+        return {"text/plain": card.to_text(), "text/html": card.to_html() + note + trend}
 
 
 def history(name: str, config=None) -> DriftHistory:
