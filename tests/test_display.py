@@ -1,6 +1,6 @@
-from kernel import execute, live_kernel
-
 from mlops_magics.display import Card, Table
+
+from kernel import execute, live_kernel
 
 WIDGET = "application/vnd.jupyter.widget-view+json"
 

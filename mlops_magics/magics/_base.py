@@ -183,7 +183,7 @@ def run_cell_body(shell, cell: str):
     import ast
 
     source = shell.transform_cell(cell)
-    filename = shell.compile.cache(source, shell.execution_count, raw_code=cell)
+    filename = shell.compile.cache(source, _cell_number(shell), raw_code=cell)
     tree = shell.transform_ast(shell.compile.ast_parse(source, filename=filename))
     last = None
     if tree.body and isinstance(tree.body[-1], ast.Expr):
@@ -194,6 +194,20 @@ def run_cell_body(shell, cell: str):
     except Exception as exc:
         _show_as_the_cell(shell, exc, filename)
         raise
+
+
+def _cell_number(shell) -> int:
+    """The ``In [N]`` of the cell running this magic, as IPython labelled it (the count has moved on)."""
+    import sys
+
+    frame = sys._getframe(2)
+    while frame is not None:
+        label = shell.compile.format_code_name(frame.f_code.co_filename)
+        if label:
+            digits = "".join(ch for ch in label[1] if ch.isdigit())
+            return int(digits) if digits else shell.execution_count
+        frame = frame.f_back
+    return shell.execution_count
 
 
 def _show_as_the_cell(shell, exc: BaseException, filename: str) -> None:
