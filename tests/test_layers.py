@@ -103,9 +103,13 @@ def test_no_import_cycle_between_modules():
     assert find_cycles(graph) == []
 
 
+# copied into the serving environment and run there by MLServer: not part of the notebook's package
+SERVING_RUNTIMES = ("mlops_magics.serving.mlserver_runtime", "mlops_magics.serving.mlserver_entity")
+
+
 def test_heavy_libraries_load_inside_functions():
     bad = [f"{module} imports {target} at module level"
-           for module, found in EDGES.items() if not module.endswith("widgets")
+           for module, found in EDGES.items() if not module.endswith("widgets") and module not in SERVING_RUNTIMES
            for target, _, top in found if top and target.split(".")[0] in HEAVY]  # fmt: skip
     assert bad == []
 

@@ -97,6 +97,12 @@ class DeployMagics(Magics):
         action="store_true",
         help="local: the server outlives this kernel (stop it with %%deploy stop)",
     )
+    @argument("--entity", help="serve by this entity key (e.g. applicant_id): the endpoint reads the model's features "
+              "from the online store")  # fmt: skip
+    @argument("--features", action="append", metavar="VIEW[:f1,f2]",
+              help="with --entity: the features to look up (default: those the model's run trained on)")  # fmt: skip
+    @argument("--missing", choices=["error", "null"], help="with --entity: an unknown id is a 404 (error, default) "
+              "or a row of nulls for the model (null)")  # fmt: skip
     @argument(
         "--input", metavar="VAR", help="for a model variable: features for its signature and input example"
     )
@@ -145,7 +151,8 @@ class DeployMagics(Magics):
         if not args.name:
             raise UsageError("%deploy needs --name, e.g. --name credit-risk")
         options = {k: getattr(args, k) for k in ("port", "host", "max_batch_size", "max_batch_time", "timeout", "outputs",
-                                                 "storage_uri", "canary", "replicas", "min_replicas", "max_replicas")
+                                                 "storage_uri", "canary", "replicas", "min_replicas", "max_replicas",
+                                                 "entity", "features", "missing")
                    if getattr(args, k) is not None}  # fmt: skip
         if args.no_batching:
             options["batching"] = False
