@@ -97,8 +97,9 @@ def test_the_demo_runs_unchanged_on_real_shaped_credit_data(tmp_path, file, targ
         assert {d.dataset.source_type for d in datasets} == {"feast"}
     features, meta = training_features(f"{summary['champion_run']}")  # what %drift run:ID reads
     assert len(features) > 0 and meta["reference_run"] == summary["champion_run"]
-    served = deployments.record("credit-risk")
-    inputs = [c["name"] for c in served.inputs]
+    served = deployments.record("credit-risk")  # served by applicant_id: it looked the features up itself
+    assert [c["name"] for c in served.inputs] == ["applicant_id"]
+    looked_up = [f for v in served.extra["lookup"]["views"] for f in v["features"]]
     logged = deployments.request_log("credit-risk")
-    assert len(logged) > 0 and logged[inputs].isna().any().any(), "no row with a gap reached the endpoint"
+    assert len(logged) > 0 and logged[looked_up].isna().any().any(), "no row with a gap reached the model"
     assert logged["prediction"].notna().all() and {c for c in logged.columns if c.startswith("proba_")}
