@@ -9,6 +9,13 @@ renders as one line too (``_render_traceback_``) unless ``MLOps.short_errors`` i
 from __future__ import annotations
 
 
+def shown(value, limit: int = 60) -> str:
+    """A value as a message quotes it: its repr, cut to ``limit`` characters (a name of 5,000 characters
+    must not make the message unreadable)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 4] + "...'"
+
+
 class MLOpsError(Exception):
     """Base of every error this package raises on purpose."""
 
