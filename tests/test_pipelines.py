@@ -212,7 +212,10 @@ def test_pipeline_files_are_validated(tmp_path):
         ("steps:\n  a: {notebook: a.ipynb, needs: [zz]}\n", "step a needs zz, which is not a step"),
         ("steps:\n  a: {notebook: missing.ipynb}\n", "no notebook at"),
         ("steps:\n  a: {notebook: a.ipynb, parameters: {y: 1}}\n", "step a: a.ipynb has no parameter y"),
-        ("steps:\n  a: {notebook: a.ipynb, retries: 2}\n", "step a: unknown keys retries"),
+        (
+            "steps:\n  a: {notebook: a.ipynb, retries: 2}\n",
+            r"p.yaml: steps.a: Additional properties are not allowed \(.retries. was unexpected\)",
+        ),
         ("stages: []\n", "expected a mapping with 'steps:'"),
     ]:
         (tmp_path / "p.yaml").write_text(body)

@@ -53,16 +53,19 @@ def tokenize(line: str) -> list[str]:
 
 def parse_words(func, words: list[str], label: str):
     """Parse ``words`` with the parser IPython's ``@magic_arguments`` built for ``func``; ``-h``/``--help``
-    prints its usage and gives None. Errors are one line, with "did you mean" for a misspelt flag."""
+    prints its usage and gives None. Errors are one line, with "did you mean" for a misspelt flag; a bad
+    ``-o NAME`` is one too, before anything runs."""
     parser = func.parser
     if any(w in HELP for w in words):
         print(func.__doc__)  # the parser's help; for a magic, with its subcommands' usages
         return None
     try:
-        return parser.parse_args(words)
+        args = parser.parse_args(words)
     except UsageError as exc:
         message = " ".join(str(exc).split())
         raise UsageError(f"%{label}: {message}{_suggest(parser, message)}; type %{label} --help") from None
+    check_output(getattr(args, "output", None))  # a bad -o NAME is refused before anything runs
+    return args
 
 
 def _suggest(parser, message: str) -> str:
@@ -270,3 +273,5 @@ port = _ranged(int, 1, 65535, "a port")
 positive_int = _ranged(int, 1, 10**9, "a whole number")
 seconds = _ranged(float, 0.001, 7 * 86400, "seconds")
 share = _ranged(float, 0.0001, 1.0, "a share")
+replicas = _ranged(int, 0, 10_000, "a number of replicas")
+threshold = _ranged(float, 0.0, 1e9, "a threshold")
