@@ -21,7 +21,20 @@ class MLOpsError(Exception):
 
 
 class UserInputError(MLOpsError, ValueError):
-    """The user asked for something that cannot be done; the message says what to type instead."""
+    """The user asked for something that cannot be done; the message says what to type instead.
+
+    Always one line: a line break that a typed value carried into the message is shown escaped."""
+
+    def __init__(self, message: str = ""):
+        super().__init__(one_line(str(message)))
+
+
+_BREAKS = {ord(c): repr(c)[1:-1] for c in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"}
+
+
+def one_line(text: str) -> str:
+    """``text`` with every character that would break the line (``str.splitlines``) escaped."""
+    return text.translate(_BREAKS)
 
 
 class BackendError(MLOpsError):

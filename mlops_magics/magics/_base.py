@@ -19,7 +19,7 @@ from IPython.core.magic_arguments import argument, magic_arguments
 
 from ..config import get_config
 from ..display import Stored
-from ..errors import BackendError, UserInputError
+from ..errors import BackendError, UserInputError, one_line
 
 HELP = ("-h", "--help")
 
@@ -44,7 +44,10 @@ def friendly_errors(method):
 
 # -- reading a line -----------------------------------------------------------------------------------------
 def tokenize(line: str) -> list[str]:
-    """The one tokenizer of every magic: shell-like words (quotes group, ``\\`` escapes)."""
+    """The one tokenizer of every magic: shell-like words (quotes group, ``\\`` escapes). A NUL character
+    can name nothing (no file, no variable): refused here, once for every magic."""
+    if "\x00" in (line or ""):
+        raise UsageError(f"cannot read {line.strip()[:80]!r}: a line cannot hold a NUL character")
     try:
         return shlex.split(line or "", posix=True)
     except ValueError as exc:
@@ -173,7 +176,7 @@ def finish(shell, name: str | None, result):
 def variable(shell, name: str, label: str):
     """The notebook variable ``name``, or a UsageError saying ``label`` names none."""
     if not name.isidentifier() or name not in shell.user_ns:
-        raise UsageError(f"{label}: no such variable in the notebook (give the name of a variable)")
+        raise UsageError(f"{one_line(label)}: no such variable in the notebook (give the name of a variable)")
     return shell.user_ns[name]
 
 

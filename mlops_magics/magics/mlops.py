@@ -7,6 +7,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
+from ..errors import one_line
 from ._base import (
     HELP,
     check_output,
@@ -68,7 +69,7 @@ def _click_params(command, prog: str, words: list[str]) -> tuple[dict | None, st
     except click.exceptions.Exit:  # --help printed
         return None, output
     except click.ClickException as exc:
-        raise UsageError(f"{prog}: {exc.format_message()} (type {prog} --help)") from None
+        raise UsageError(f"{prog}: {one_line(exc.format_message())} (type {prog} --help)") from None
 
 
 def _pipeline(magics, name: str, words: list[str]):

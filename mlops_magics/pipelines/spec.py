@@ -164,6 +164,8 @@ def _is_file(path: Path, what: str) -> bool:
 
 def load(path: str | Path) -> Pipeline:
     """A pipeline file (``.yaml``/``.yml``) or a single notebook (a pipeline of one step)."""
+    if "\x00" in str(path):
+        raise UserInputError(f"{shown(str(path))}: a file name cannot hold a NUL character")
     path = Path(path).resolve()
     if path.suffix == ".ipynb":
         if not _is_file(path, "notebook"):
