@@ -279,6 +279,8 @@ def _escape(tmp_path, folder):
         ("ref same --target zz", "--target 'zz' is not in the reference data"),
         ("ui --port 99999", "argument --port: 99999 is out of range: give a port from 1 to 65535"),
         ("twins twins", "the reference data has more than one column named 'age'"),
+        ("ref same --stattest zz", "--stattest 'zz': Evidently has no such test"),  # found by the fuzz suite
+        ("ref same --stattest wasserstein", "--stattest 'wasserstein' does not apply to categorical columns"),
     ],
 )
 def test_hardening_cases_are_one_line_and_write_nothing_outside(dip, tmp_path, line, message):

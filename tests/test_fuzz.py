@@ -83,6 +83,7 @@ SLOTS = {  # values that exist in the world, per argument (magic.sub.dest, magic
     "parameters": ["n 4", "n 1.5", "one.n 2", "nope 1"], "parallel": ["1", "2"], "rtol": ["0.1", "0"],
     "mlops.reproduce.run_id": ["{pipeline_run}", "{run_id}", "last"], "engine": ["kfp", "local"],
     "base_image": ["python:3.11"], "feature.command": ["list", "lst"], "track.command": ["runs", "show"],
+    "features": ["profile", "none", "profile,other"], "outputs": ["prediction", "proba", "prediction,proba"],
     "mlops.run.target": ["one.ipynb", "pipe.yaml", "bad.yaml", "outside.yaml", "missing.ipynb", "existing.txt"],
 }  # fmt: skip
 NEVER = {  # options a fuzzed line does not use, and why

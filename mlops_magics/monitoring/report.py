@@ -85,6 +85,9 @@ def compute(reference, current_data, columns: list[str] | None = None, stattest:
                 name=name,
             )
     except Exception as exc:
+        if stattest is not None and type(exc).__name__ in _STATTEST_MISTAKES:
+            mistake = _STATTEST_MISTAKES[type(exc).__name__]
+            raise UserInputError(mistake(stattest, str(exc), numerical, categorical)) from None
         raise BackendError("evidently.Report.run", exc) from exc
     seconds = time.perf_counter() - t
     per_column, share, count = [], 0.0, 0
@@ -120,6 +123,19 @@ def compute(reference, current_data, columns: list[str] | None = None, stattest:
     )  # fmt: skip
 
 
+def _wrong_kind(stattest, detail, numerical, categorical) -> str:
+    kind, columns = ("categorical", categorical) if "type cat" in detail else ("numerical", numerical)
+    return (f"--stattest {stattest!r} does not apply to {kind} columns ({', '.join(map(str, columns[:5]))}); "
+            "use one for both kinds (psi, jensenshannon) or choose --columns")  # fmt: skip
+
+
+_STATTEST_MISTAKES = {  # Evidently's errors that mean a mistake in --stattest, as one line saying what to type
+    "StatTestNotFoundError": lambda stattest, *_: (
+        f"--stattest {stattest!r}: Evidently has no such test; e.g. ks, wasserstein (numbers), chisquare "
+        "(categories), psi, jensenshannon (both)"
+    ),
+    "StatTestInvalidFeatureTypeError": _wrong_kind,
+}
 PROGRESS_FROM = 25  # columns: a check this wide takes a few seconds, so it shows a progress bar
 _bars = threading.local()
 
