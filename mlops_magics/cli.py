@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from ._version import __version__
@@ -9,7 +11,24 @@ from .pipelines.engines import ENGINES
 
 
 class _Group(click.Group):
-    """A failing backend (MLflow, kfp, a server) is one line and exit code 1, not a traceback."""
+    """A mistake is one line and exit code 2 (click's own parse errors too, without the usage block); a
+    failing backend (MLflow, kfp, a server) is one line and exit code 1, not a traceback."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        except click.UsageError as exc:
+            hint = f" (see {exc.ctx.command_path} --help)" if exc.ctx is not None else ""
+            click.echo(f"Error: {' '.join(exc.format_message().split())}{hint}", err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
 
     def invoke(self, ctx):
         from .errors import MLOpsError
@@ -129,7 +148,8 @@ def run(target, parameters, parallel, timeout, experiment, engine, compile_to, h
 
 @main.command()
 @click.argument("run_id")
-@click.option("--rtol", default=1e-6, show_default=True, help="Relative tolerance for a metric to match.")
+@click.option("--rtol", type=click.FloatRange(min=0), default=1e-6, show_default=True,
+              help="Relative tolerance for a metric to match.")  # fmt: skip
 @click.option(
     "--parallel",
     type=click.IntRange(1, 64),

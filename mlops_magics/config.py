@@ -47,6 +47,13 @@ class MLOps(Configurable):
         help="Above this many rows, %drift samples both frames (fixed seed) and says so.",
     ).tag(config=True)
 
+    drift_max_columns = Int(
+        100,
+        help="Above this many shared columns, %drift compares a random choice of this many (fixed seed; "
+        "--target and --prediction always) and says so: Evidently takes about 0.1 s a column. "
+        "--columns chooses them yourself. 0: no limit.",
+    ).tag(config=True)
+
     widgets = Bool(
         True,
         help="Show ipywidgets views in a live kernel. Static HTML/text is always included as a fallback.",

@@ -16,6 +16,7 @@ from ._base import (
     parse_words,
     port,
     positive_int,
+    replicas,
     seconds,
     subcommand,
     table,
@@ -111,9 +112,9 @@ class DeployMagics(Magics):
     )
     @argument("--canary", metavar="[MODEL:]PERCENT", help="Seldon: an Experiment sending PERCENT to MODEL; "
               "KServe: canaryTrafficPercent for the new revision")  # fmt: skip
-    @argument("--replicas", type=int, help="how many replicas (Seldon replicas; KServe min = max)")
-    @argument("--min-replicas", type=int)
-    @argument("--max-replicas", type=int)
+    @argument("--replicas", type=replicas, help="how many replicas (Seldon replicas; KServe min = max)")
+    @argument("--min-replicas", type=replicas)
+    @argument("--max-replicas", type=replicas)
     @argument("-o", "--output", metavar="NAME", help="store the result (a deployment, or manifests)")
     @line_magic
     @friendly_errors

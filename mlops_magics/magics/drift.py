@@ -20,6 +20,7 @@ from ._base import (
     split_list,
     subcommand,
     table,
+    threshold,
     toggle_server,
     tokenize,
 )
@@ -95,7 +96,7 @@ class DriftMagics(Magics):
     @argument(
         "--stattest", help="Evidently's test for every column, e.g. ks, psi, wasserstein, jensenshannon"
     )
-    @argument("--threshold", type=float, help="the test's threshold")
+    @argument("--threshold", type=threshold, help="the test's threshold (0 or more)")
     @argument(
         "--drift-share", type=share, default=0.5, help="share of drifted columns that means dataset drift"
     )

@@ -1,12 +1,16 @@
 """One drift check of two DataFrames through Evidently's ``DataDriftPreset`` (0.7 API).
 
 The inputs are checked first (monitoring/inputs.py), both frames are sampled above
-``MLOps.drift_sample_rows`` with a fixed seed (and the result says so), column kinds are given to
-Evidently explicitly, and the full HTML report goes to the workspace when first needed.
+``MLOps.drift_sample_rows`` rows and ``MLOps.drift_max_columns`` columns with a fixed seed (and the
+result says so), column kinds are given to Evidently explicitly, and the full HTML report goes to the
+workspace when first needed. Evidently takes about 0.1 s a column, so a wide check shows a progress bar.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -52,9 +56,14 @@ def compute(reference, current_data, columns: list[str] | None = None, stattest:
         raise UserInputError(
             f"--threshold {threshold:g}: a test's threshold is 0 or more, e.g. --threshold 0.05"
         )
-    roles = {c: role for role, c in (("target", target), ("prediction", prediction)) if c}
+    roles = {str(c): role for role, c in (("target", target), ("prediction", prediction)) if c is not None}
+    reference, current_data = inputs.named(reference, "reference"), inputs.named(current_data, "current")
     reference, current_data = inputs.harmonize(reference, current_data)
+    columns = [str(c) for c in columns] if columns else None
     cols = inputs.check(reference, current_data, columns, required=roles)
+    shared = len(cols)
+    if not columns:  # a column list the user chose is compared whole
+        cols, shared = inputs.limit(cols, config.drift_max_columns, roles)
     rows = config.drift_sample_rows if sample_rows is None else sample_rows
     ref, ref_sampled = inputs.sample(reference[cols], rows)
     cur, cur_sampled = inputs.sample(current_data[cols], rows)
@@ -69,13 +78,16 @@ def compute(reference, current_data, columns: list[str] | None = None, stattest:
     preset = DataDriftPreset(columns=cols, method=stattest, threshold=threshold, drift_share=drift_share)
     t = time.perf_counter()
     try:
-        with quiet():  # numpy's RuntimeWarnings on tiny or infinite frames
+        with _progress(len(cols)), quiet():  # the bar first: quiet() hides numpy's RuntimeWarnings
             snapshot = Report([preset], metadata={k: str(v) for k, v in (metadata or {}).items()}).run(
                 reference_data=Dataset.from_pandas(ref, data_definition=definition),
                 current_data=Dataset.from_pandas(cur, data_definition=definition),
                 name=name,
             )
     except Exception as exc:
+        if stattest is not None and type(exc).__name__ in _STATTEST_MISTAKES:
+            mistake = _STATTEST_MISTAKES[type(exc).__name__]
+            raise UserInputError(mistake(stattest, str(exc), numerical, categorical)) from None
         raise BackendError("evidently.Report.run", exc) from exc
     seconds = time.perf_counter() - t
     per_column, share, count = [], 0.0, 0
@@ -96,6 +108,9 @@ def compute(reference, current_data, columns: list[str] | None = None, stattest:
         report_dir / f"{(name or 'drift')}-{when.strftime('%Y%m%d-%H%M%S-%f')}.html"
     )  # written when first used
     notes = []
+    if len(cols) < shared:
+        notes.append(f"compared {len(cols):,} of {shared:,} columns, drawn at random (seed 0; MLOps.drift_max_columns); "
+                     "choose them with --columns")  # fmt: skip
     if ref_sampled or cur_sampled:
         notes.append(
             f"sampled to {rows:,} rows per frame (seed 0): reference {len(reference):,}, current {len(current_data):,} rows"
@@ -106,6 +121,67 @@ def compute(reference, current_data, columns: list[str] | None = None, stattest:
         threshold_share=drift_share, planned_report=str(html_path), seconds=seconds, when=when.isoformat(timespec="seconds"),
         notes=notes, snapshot=snapshot, metadata=dict(metadata or {}),
     )  # fmt: skip
+
+
+def _wrong_kind(stattest, detail, numerical, categorical) -> str:
+    kind, columns = ("categorical", categorical) if "type cat" in detail else ("numerical", numerical)
+    return (f"--stattest {stattest!r} does not apply to {kind} columns ({', '.join(map(str, columns[:5]))}); "
+            "use one for both kinds (psi, jensenshannon) or choose --columns")  # fmt: skip
+
+
+_STATTEST_MISTAKES = {  # Evidently's errors that mean a mistake in --stattest, as one line saying what to type
+    "StatTestNotFoundError": lambda stattest, *_: (
+        f"--stattest {stattest!r}: Evidently has no such test; e.g. ks, wasserstein (numbers), chisquare "
+        "(categories), psi, jensenshannon (both)"
+    ),
+    "StatTestInvalidFeatureTypeError": _wrong_kind,
+}
+PROGRESS_FROM = 25  # columns: a check this wide takes a few seconds, so it shows a progress bar
+_bars = threading.local()
+
+
+@contextlib.contextmanager
+def _progress(columns: int):
+    """A progress bar over the columns Evidently computes (a notebook widget or a terminal bar), for a
+    check of at least PROGRESS_FROM columns run in the main thread (a background watch shows none)."""
+    if columns < PROGRESS_FROM or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    from tqdm.auto import tqdm
+
+    _count_calculations()
+    with tqdm(total=columns, desc="drift", unit="column", leave=False) as bar:
+        _bars.state = (bar, set())
+        try:
+            yield
+        finally:
+            _bars.state = None
+
+
+def _count_calculations() -> None:
+    """Let Evidently's metric calculations advance the bar of the thread running them (installed once;
+    each distinct metric counts once, cached lookups do not)."""
+    from evidently.core.report import Context
+
+    original = Context.calculate_metric
+    if getattr(original, "counted", False):
+        return
+
+    @functools.wraps(original)
+    def calculate_metric(self, calc):
+        result = original(self, calc)
+        state = getattr(_bars, "state", None)
+        if state is not None and calc.id not in state[1]:
+            bar, seen = state
+            seen.add(calc.id)
+            if bar.n < bar.total:
+                bar.update(1)
+            if bar.n >= bar.total:
+                bar.set_description("drift: rendering the report")
+        return result
+
+    calculate_metric.counted = True
+    Context.calculate_metric = calculate_metric
 
 
 def _spark_sample(series, n: int = 400) -> list:
