@@ -71,13 +71,27 @@ def check(reference, current, columns: list[str] | None = None, required: dict |
     ]
     if mismatched:
         raise UserInputError(f"dtype mismatch between reference and current: {', '.join(mismatched)}")
-    empty = [f"{c} ({which})" for c in cols for which, f in (("reference", reference), ("current", current))
-             if f[c].isna().all()]  # fmt: skip
-    if empty:
+    if len(empty_columns(reference, current, cols)) == len(cols):
         raise UserInputError(
-            f"all-missing columns cannot be compared: {', '.join(empty)}; drop them with --columns"
+            f"every column to compare is empty (all missing) on one side: {', '.join(map(str, cols[:8]))}"
         )
     return cols
+
+
+def empty_columns(reference, current, cols: list[str]) -> dict[str, str]:
+    """{column: "reference" | "current" | "both"} for columns with no value at all on a side: reported,
+    not compared (Evidently cannot test an empty column)."""
+    out = {}
+    for c in cols:
+        sides = [which for which, f in (("reference", reference), ("current", current)) if f[c].isna().all()]
+        if sides:
+            out[c] = sides[0] if len(sides) == 1 else "both"
+    return out
+
+
+def missing_shares(frame, cols: list[str]) -> dict[str, float]:
+    """The share of missing values per column (None and NaN both count)."""
+    return {c: float(frame[c].isna().mean()) for c in cols}
 
 
 def harmonize(reference, current):

@@ -31,6 +31,8 @@ class ColumnDrift:
     threshold: float
     drifted: bool
     role: str = "feature"  # feature | target | prediction
+    missing_reference: float = 0.0  # share of missing values on each side
+    missing_current: float = 0.0
     reference_sample: list = field(default_factory=list, repr=False)
     current_sample: list = field(default_factory=list, repr=False)
 
@@ -65,6 +67,12 @@ def compute(reference, current_data, columns: list[str] | None = None, stattest:
     if not columns:  # a column list the user chose is compared whole
         cols, shared = inputs.limit(cols, config.drift_max_columns, roles)
     rows = config.drift_sample_rows if sample_rows is None else sample_rows
+    missing_ref, missing_cur = (
+        inputs.missing_shares(reference, cols),
+        inputs.missing_shares(current_data, cols),
+    )
+    empty = inputs.empty_columns(reference, current_data, cols)
+    listed, cols = cols, [c for c in cols if c not in empty]
     ref, ref_sampled = inputs.sample(reference[cols], rows)
     cur, cur_sampled = inputs.sample(current_data[cols], rows)
     numerical, categorical = inputs.kinds(ref, cols)
@@ -100,16 +108,30 @@ def compute(reference, current_data, columns: list[str] | None = None, stattest:
             score, thr = float(value), float(cfg["threshold"])
             per_column.append(ColumnDrift(col, "numerical" if col in numerical else "categorical", cfg["method"],
                                           score, thr, _drifted(cfg["method"], score, thr), roles.get(col, "feature"),
-                                          _spark_sample(ref[col]), _spark_sample(cur[col])))  # fmt: skip
+                                          missing_ref[col], missing_cur[col], _spark_sample(ref[col]),
+                                          _spark_sample(cur[col])))  # fmt: skip
+    for col, side in empty.items():  # no value at all on a side: a change of the data itself, reported
+        per_column.append(ColumnDrift(col, inputs._kind(reference[col] if side != "reference" else current_data[col]),
+                                      f"all missing in {side}", missing_cur[col], 1.0, side != "both",
+                                      roles.get(col, "feature"), missing_ref[col], missing_cur[col]))  # fmt: skip
+    if empty:
+        count = sum(c.drifted for c in per_column)
+        share = count / len(per_column)
+    per_column.sort(key=lambda c: listed.index(c.column))
     when = datetime.now(timezone.utc)
     report_dir = current(config).ensure().monitoring_dir / "reports"
     report_dir.mkdir(parents=True, exist_ok=True)
     html_path = (
         report_dir / f"{(name or 'drift')}-{when.strftime('%Y%m%d-%H%M%S-%f')}.html"
     )  # written when first used
-    notes = []
-    if len(cols) < shared:
-        notes.append(f"compared {len(cols):,} of {shared:,} columns, drawn at random (seed 0; MLOps.drift_max_columns); "
+    notes = [f"{c} is empty (all missing) in {side}: not tested, " + ("counted as drifted" if side != "both" else "not counted")
+             for c, side in empty.items()]  # fmt: skip
+    grew = [f"{c.column} {c.missing_reference:.0%} -> {c.missing_current:.0%}" for c in per_column
+            if c.column not in empty and c.missing_current - c.missing_reference >= 0.10]  # fmt: skip
+    if grew:  # drift tests look at the values that are there: gaps are a change of their own
+        notes.append(f"missing values grew: {', '.join(grew)}")
+    if len(listed) < shared:
+        notes.append(f"compared {len(listed):,} of {shared:,} columns, drawn at random (seed 0; MLOps.drift_max_columns); "
                      "choose them with --columns")  # fmt: skip
     if ref_sampled or cur_sampled:
         notes.append(
