@@ -25,8 +25,10 @@ from ._base import (
     tokenize,
 )
 
-FRAME = ("a DataFrame variable, run:ID|last or models:/NAME@ALIAS (the training features), or deployment:NAME "
-         "(its logged requests)")
+FRAME = (
+    "a DataFrame variable, run:ID|last or models:/NAME@ALIAS (the training features), or deployment:NAME "
+    "(its logged requests)"
+)
 
 
 def _monitoring():

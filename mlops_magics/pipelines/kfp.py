@@ -85,7 +85,9 @@ def settings(env: dict | list | None = None, config=None) -> dict[str, str]:
         pairs = [str(item).partition("=") for item in env]
         bad = [n + eq + v for n, eq, v in pairs if not (n and eq)]
         if bad:
-            raise UserInputError(f"--env {bad[0]!r}: type NAME=VALUE, e.g. --env MLOPS_ONLINE_STORE=redis://host:6379")
+            raise UserInputError(
+                f"--env {bad[0]!r}: type NAME=VALUE, e.g. --env MLOPS_ONLINE_STORE=redis://host:6379"
+            )
         env = {n: v for n, _, v in pairs}
     for name, value in (env or {}).items():
         if not re.fullmatch(r"[A-Z_][A-Z0-9_]*", name):
