@@ -141,6 +141,10 @@ def source(pipeline: Pipeline, overrides: dict, inputs: dict[str, Path], *, loca
     step_params = pipeline.step_parameters(overrides)
     if local:  # a step runs in a temporary folder: paths the user gave must not be relative
         step_params = absolute_paths(step_params, Path.cwd())
+    for name in pipeline.order():  # the notebook's own defaults too: a run on the cluster can change them
+        defaults = {k: v for k, v in pipeline.steps[name].declared.items()
+                    if type(v) in KFP_TYPES and not (isinstance(v, str) and "\n" in v)}  # fmt: skip
+        step_params[name] = {**defaults, **step_params[name]}
     flow = {**pipeline.parameters, **{k: v for k, v in overrides.items() if "." not in k}}
     for key in flow:  # a pipeline input has the value (and type) a step receiving it gets
         flow[key] = next((step_params[s][key] for s in pipeline.order() if _flows(pipeline, overrides, s, key)),
