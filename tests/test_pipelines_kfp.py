@@ -88,7 +88,9 @@ def test_compile_carries_a_steps_image_packages_and_gpus(tmp_path):
     assert second["resources"]["accelerator"]["resourceCount"] == "1"
     assert "xgboost==2.1.0" in " ".join(second["command"])
     first = spec["deploymentSpec"]["executors"]["exec-step-first"]["container"]
-    assert first["image"] == f"mlops-magics:{__version__}"  # the project's image (Dockerfile): nothing to install
+    assert (
+        first["image"] == f"mlops-magics:{__version__}"
+    )  # the project's image (Dockerfile): nothing to install
     assert "pip install" not in " ".join(first["command"])
 
 
@@ -225,7 +227,9 @@ def test_caching_follows_side_effects_and_the_cache_key(tmp_path):
     )
     notebook(tmp_path / "q.ipynb", "x = 1", "y = x + 1")
     (tmp_path / "p.yaml").write_text((tmp_path / "p.yaml").read_text() + "  calc: {notebook: q.ipynb}\n")
-    result = CliRunner().invoke(main, ["run", str(tmp_path / "p.yaml"), "--engine", "kfp", "--compile", str(out)])
+    result = CliRunner().invoke(
+        main, ["run", str(tmp_path / "p.yaml"), "--engine", "kfp", "--compile", str(out)]
+    )
     assert result.exit_code == 0, result.output
     tasks = _documents(out)[0]["root"]["dag"]["tasks"]
     assert not tasks["step-pure"].get("cachingOptions", {}).get("enableCache")
@@ -259,6 +263,7 @@ def test_the_dockerfile_builds_the_default_image_from_the_lock():
 
     root = Path(__file__).resolve().parents[1]
     text = (root / "Dockerfile").read_text()
-    assert DEFAULT_IMAGE == f"mlops-magics:{__version__}" and f"docker build -t {DEFAULT_IMAGE} ." in text
+    image = DEFAULT_IMAGE
+    assert image == f"mlops-magics:{__version__}" and f"docker build -t {image} ." in text
     assert "--constraint requirements.lock" in text and '".[kubeflow,redis]"' in text
     assert "ipykernel install" in text and "import mlops_magics, papermill, kfp" in text
