@@ -197,6 +197,10 @@ def source(pipeline: Pipeline, overrides: dict, inputs: dict[str, Path], *, loca
             + "):",
             "        if value:  # the workspace's settings reach the kernel",
             "            os.environ[variable] = value",
+            "    if os.environ.get('MLOPS_SERVER'):  # the team's services hold the state: a home of its own",
+            "        os.environ['HOME'] = tempfile.mkdtemp(prefix='mlops-step-')",
+            "        os.environ['XDG_CACHE_HOME'] = os.path.join(os.environ['HOME'], '.cache')",
+            "        os.environ.pop('MLOPS_HOME', None)",
             "    parameters = {" + ", ".join(f"{k!r}: {k}" for k in values) + "}",
             "    path = notebook.path",
             "    if os.path.isdir(path):",
@@ -354,8 +358,11 @@ def run_local(target, overrides: dict | None, *, compile_to=None, env=None, conf
     root = folder / "outputs"
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root), raise_on_error=False)
     started = time.perf_counter()
+    from ..config import get_config
+
+    shared = {} if (config or get_config()).server else {"MLOPS_HOME": str(current(config).ensure().root)}
     try:
-        with environ(MLOPS_HOME=str(current(config).ensure().root)):  # the steps share this workspace
+        with environ(**shared):  # embedded: the steps share this workspace; a team's: only its services
             module.pipeline()
     except Exception as exc:
         raise BackendError("kfp.local pipeline run", exc) from exc
