@@ -124,9 +124,41 @@ def _usage(fn, *args, **kwargs):
     "--compile", "compile_to", type=click.Path(dir_okay=False), help="kfp: write the pipeline IR YAML here."
 )
 @click.option("--host", help="kfp: submit to the Kubeflow Pipelines API at this URL.")
-@click.option("--base-image", default=None, help="kfp: container image of the steps (needs papermill).")
+@click.option(
+    "--base-image",
+    default=None,
+    help="kfp: container image of the steps (default: mlops-magics:VERSION, "
+    "built from the Dockerfile `mlops-magics image` prints).",
+)
+@click.option(
+    "--env",
+    "env",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="kfp: a setting every step gets (a pipeline input; not for secrets). Repeatable.",
+)
+@click.option(
+    "--secret",
+    "secrets",
+    multiple=True,
+    metavar="ENV=SECRET:KEY",
+    help="kfp: an environment variable from a Kubernetes secret (never written in the file). Repeatable.",
+)
 @click.option("--no-progress", is_flag=True, help="No progress bars (one line per step still).")
-def run(target, parameters, parallel, timeout, experiment, engine, compile_to, host, base_image, no_progress):
+def run(
+    target,
+    parameters,
+    parallel,
+    timeout,
+    experiment,
+    engine,
+    compile_to,
+    host,
+    base_image,
+    env,
+    secrets,
+    no_progress,
+):
     """Run a notebook or a pipeline file (steps with needs:) headless, with parameters.
 
     \b
@@ -140,7 +172,7 @@ def run(target, parameters, parallel, timeout, experiment, engine, compile_to, h
 
     result = _usage(pipelines.run, target, parse_overrides(parameters), engine=engine, progress=not no_progress,
                     log=click.echo, parallel=parallel, timeout=timeout, experiment=experiment, compile_to=compile_to,
-                    host=host, base_image=base_image)  # fmt: skip
+                    host=host, base_image=base_image, env=list(env) or None, secrets=list(secrets) or None)  # fmt: skip
     click.echo(result.card().to_text())
     if not result.ok:
         raise SystemExit(1)

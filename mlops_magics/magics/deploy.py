@@ -115,6 +115,9 @@ class DeployMagics(Magics):
     @argument("--replicas", type=replicas, help="how many replicas (Seldon replicas; KServe min = max)")
     @argument("--min-replicas", type=replicas)
     @argument("--max-replicas", type=replicas)
+    @argument("--apply", action="store_true", help="seldon/kserve: create or replace them in the cluster "
+              "(the pod's service account, else KUBECONFIG)")  # fmt: skip
+    @argument("--namespace", help="with --apply: the namespace (default: the service account's or context's)")
     @argument("-o", "--output", metavar="NAME", help="store the result (a deployment, or manifests)")
     @line_magic
     @friendly_errors
@@ -131,6 +134,7 @@ class DeployMagics(Magics):
             %deploy models:/credit-risk@champion --name credit-risk --target seldon --storage-uri s3://b/credit-risk
             %deploy models:/credit-risk@champion --name credit-risk --target seldon --storage-uri s3://b/cr --canary challenger:10
             %deploy models:/credit-risk@champion --name credit-risk --target kserve --storage-uri s3://b/credit-risk
+            %deploy models:/credit-risk@champion --name credit-risk --target seldon --storage-uri s3://b/cr --apply
 
         A local deployment runs MLServer from its own cached environment, is ready when the model's own
         endpoint answers and a smoke inference succeeds, logs every request in the server, and stops
@@ -153,12 +157,14 @@ class DeployMagics(Magics):
             raise UsageError("%deploy needs --name, e.g. --name credit-risk")
         options = {k: getattr(args, k) for k in ("port", "host", "max_batch_size", "max_batch_time", "timeout", "outputs",
                                                  "storage_uri", "canary", "replicas", "min_replicas", "max_replicas",
-                                                 "entity", "features", "missing")
+                                                 "entity", "features", "missing", "namespace")
                    if getattr(args, k) is not None}  # fmt: skip
         if args.no_batching:
             options["batching"] = False
         if args.detach:
             options["detach"] = True
+        if args.apply:
+            options["apply"] = True
         model, example = self._model(args.model), None
         if args.input:
             example = variable(self.shell, args.input, f"--input {args.input}")

@@ -25,7 +25,10 @@ from ._base import (
     tokenize,
 )
 
-FRAME = "a DataFrame variable, run:ID|last (its training features), or deployment:NAME (its logged requests)"
+FRAME = (
+    "a DataFrame variable, run:ID|last or models:/NAME@ALIAS (the training features), or deployment:NAME "
+    "(its logged requests)"
+)
 
 
 def _monitoring():
@@ -41,7 +44,9 @@ def _frame(shell, spec: str):
     if refs.is_ref(spec):
         return spec
     if not spec.isidentifier() or spec not in shell.user_ns:
-        raise UsageError(f"{spec!r} is neither a DataFrame variable, run:ID|last nor deployment:NAME")
+        raise UsageError(
+            f"{spec!r} is neither a DataFrame variable, run:ID|last, models:/NAME@ALIAS nor deployment:NAME"
+        )
     return shell.user_ns[spec]
 
 

@@ -89,7 +89,8 @@ def _pipeline(magics, name: str, words: list[str]):
         result = pipelines.run(p["target"], parse_overrides(p["parameters"]), engine=p["engine"],
                                progress=not p["no_progress"], parallel=p["parallel"], timeout=p["timeout"],
                                experiment=p["experiment"], compile_to=p["compile_to"], host=p["host"],
-                               base_image=p["base_image"])  # fmt: skip
+                               base_image=p["base_image"], env=list(p["env"]) or None,
+                               secrets=list(p["secrets"]) or None)  # fmt: skip
         failures = result.failures
     else:
         result = pipelines.reproduce(p["run_id"], rtol=p["rtol"], parallel=p["parallel"] or 1,

@@ -42,6 +42,7 @@ STEP_SCHEMA = {
         "image": {"type": "string", "minLength": 1},
         "packages": _STRINGS,
         "gpu": {"type": "integer", "minimum": 0, "maximum": 64},
+        "cache": {"type": "boolean"},
     },
 }
 FILE_SCHEMA = {
@@ -74,6 +75,7 @@ class Step:
     packages: list[str] = dataclasses.field(default_factory=list)
     gpu: int = 0
     declared: dict = dataclasses.field(default_factory=dict)  # the notebook's own defaults
+    cache: bool = True  # whether Kubeflow may answer the step from its cache (off for side effects)
 
 
 @dataclasses.dataclass
@@ -213,7 +215,8 @@ def _step(name: str, body: dict, base: Path, filename: str) -> Step:
         raise UserInputError(f"{filename}: steps.{name}.notebook: no notebook at {shown(str(nb_path), 200)}")
     needs = body.get("needs") or []
     needs = [needs] if isinstance(needs, str) else list(needs)
-    declared = P.defaults(P.load(nb_path))
+    notebook = P.load(nb_path)
+    declared = P.defaults(notebook)
     fixed = dict(body.get("parameters") or {})
     for key in fixed:
         if key not in declared:
@@ -221,5 +224,23 @@ def _step(name: str, body: dict, base: Path, filename: str) -> Step:
     return Step(
         name=name, notebook=nb_path, needs=needs, parameters=fixed, timeout=body.get("timeout"),
         image=body.get("image"), packages=list(body.get("packages") or []), gpu=int(body.get("gpu") or 0),
-        declared=declared,
+        declared=declared, cache=body.get("cache", not side_effects(notebook)),
     )  # fmt: skip
+
+
+# what a step does outside its own outputs: tracking, registering, features, serving, saving checks
+SIDE_EFFECTS = re.compile(
+    r"^\s*(%%track|%track\s+(start|log|end|register)|%%feature|%feature\s+(materialize|delete)|%deploy\b|"
+    r"%drift\b.*--save|%drift\s+watch|%mlops\s+(run|reproduce|init))",
+    re.M,
+)
+
+
+def side_effects(notebook) -> list[str]:
+    """The lines of a notebook whose effects live outside its outputs (a cached answer would skip them)."""
+    return [
+        m.group(0).strip()
+        for c in notebook.cells
+        if c.cell_type == "code"
+        for m in SIDE_EFFECTS.finditer(c.source)
+    ]

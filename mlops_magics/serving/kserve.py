@@ -29,6 +29,8 @@ class KServeTarget(ManifestTarget):
         "entity",
         "features",
         "missing",
+        "apply",
+        "namespace",
     )
 
     def documents(self, model: ModelRef, name: str, storage_uri: str, replicas: int | None = None,

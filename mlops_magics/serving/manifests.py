@@ -68,6 +68,9 @@ class Manifests(Result):
     model: ModelRef
     documents: list[dict] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
+    applied: list[tuple] = field(
+        default_factory=list
+    )  # (kind, name, namespace, created|replaced) with --apply
 
     @property
     def yaml(self) -> str:
@@ -78,9 +81,10 @@ class Manifests(Result):
     def card(self) -> Card:
         kinds = ", ".join(f"{d['kind']} {d['metadata']['name']}" for d in self.documents)
         facts = [("target", self.target), ("resources", kinds), ("model", self.model.uri),
-                 ("run", self.model.run_id), ("written to", ", ".join(self.paths) or None)]  # fmt: skip
-        return Card(f"Manifests for {self.name}", facts, notes=["kubectl apply -f " + p for p in self.paths],
-                    kind="manifests")  # fmt: skip
+                 ("run", self.model.run_id), ("written to", ", ".join(self.paths) or None),
+                 ("applied", "; ".join(f"{k} {n} {how} in {ns}" for k, n, ns, how in self.applied) or None)]  # fmt: skip
+        notes = [] if self.applied else ["kubectl apply -f " + p for p in self.paths]
+        return Card(f"Manifests for {self.name}", facts, notes=notes, kind="manifests")
 
 
 def annotations(model: ModelRef) -> dict:
@@ -129,7 +133,7 @@ class ManifestTarget(Target):
         return []
 
     def deploy(self, model_uri: str, name: str, *, config=None, log=print, entity=None, features=None,
-               missing="error", **options) -> Manifests:  # fmt: skip
+               missing="error", apply=False, namespace=None, **options) -> Manifests:  # fmt: skip
         from .models import resolve_model
 
         check_k8s_name(name)
@@ -152,4 +156,10 @@ class ManifestTarget(Target):
         write(result, folder)
         if lookup is not None:
             result.paths += self.extra_files(result, lookup, folder)
+        if apply:  # written first: what was sent to the cluster is on disk too
+            from .apply import apply as apply_documents
+
+            result.applied = apply_documents(result.documents, namespace)
+        elif namespace:
+            raise UserInputError("--namespace goes with --apply (the cluster's namespace to create them in)")
         return result

@@ -33,6 +33,8 @@ class SeldonTarget(ManifestTarget):
         "entity",
         "features",
         "missing",
+        "apply",
+        "namespace",
     )
 
     def documents(self, model: ModelRef, name: str, storage_uri: str, replicas: int | None = None,

@@ -251,9 +251,12 @@ def _read_run(c, run_id: str, config=None) -> RunResult:
 
 
 def resolve_run(ref: str, config=None) -> RunResult:
-    """``last`` (the last run this process ended, else the newest run), a run id, or a run name."""
+    """``last`` (the last run this process ended, else the newest run), a run id, a run name, or a model
+    URI (``models:/NAME@ALIAS``, ``models:/NAME/VERSION``, ``runs:/ID/...``): the run that logged it."""
     c = client(config)
     sweep.before_read(c)
+    if ref.startswith(("models:/", "runs:/")):
+        return _read_run(c, model_run_id(c, ref), config)
     if ref == "last":
         if _state["last"].get(c.tracking_uri):
             return _read_run(c, _state["last"][c.tracking_uri], config)
@@ -269,6 +272,27 @@ def resolve_run(ref: str, config=None) -> RunResult:
     if not found:
         raise UserInputError(f"no run with id or name {shown(ref)}; see %track runs")
     return _read_run(c, found[0].info.run_id, config)
+
+
+def model_run_id(c, uri: str) -> str:
+    """The id of the run behind a model URI (``models:/NAME@ALIAS``, ``models:/NAME/VERSION``, ``runs:/ID/PATH``)."""
+    if uri.startswith("runs:/"):
+        return uri[len("runs:/") :].split("/", 1)[0]
+    rest = uri[len("models:/") :]
+    name, at, alias = rest.partition("@")
+    try:
+        if at:
+            version = c.get_model_version_by_alias(name, alias)
+        elif "/" not in rest:  # an MLflow 3 logged model, models:/m-...
+            return c.get_logged_model(rest).source_run_id or ""
+        else:
+            name, _, number = rest.rpartition("/")
+            version = c.get_model_version(name, number)
+    except Exception as exc:
+        raise UserInputError(f"no registered model version {shown(uri)}; see %track models") from exc
+    if not version.run_id:
+        raise UserInputError(f"{shown(uri)} was registered from files, not from a run: it has no run")
+    return version.run_id
 
 
 def search_runs(experiment: str | None = None, last: int = 20, config=None) -> RunsTable:
