@@ -36,6 +36,11 @@ def lookup_requirements(online_store: str = "") -> list[str]:
     return reqs
 
 
+# Part of the key: envs built before bytecode was compiled are not reused (each server start in one
+# recompiled mlflow, mlserver and scikit-learn when PYTHONDONTWRITEBYTECODE=1 is set).
+LAYOUT = "compiled-bytecode"
+
+
 def cache_dir() -> Path:
     if os.environ.get("MLOPS_ENV_CACHE"):
         return Path(os.environ["MLOPS_ENV_CACHE"]).expanduser()
@@ -51,7 +56,7 @@ def requirements_of(model_dir: Path) -> list[str]:
 
 
 def env_key(requirements: list[str]) -> str:
-    spec = "\n".join([*MLSERVER, *requirements, f"python{sys.version_info[0]}.{sys.version_info[1]}"])
+    spec = "\n".join([*MLSERVER, *requirements, f"python{sys.version_info[0]}.{sys.version_info[1]}", LAYOUT])
     return hashlib.sha256(spec.encode()).hexdigest()[:16]
 
 
@@ -88,7 +93,18 @@ def ensure_env(requirements: list[str], log=print) -> Path:
                 path.write_text("\n".join(FEAST_OVERRIDES) + "\n")
                 overrides = ["--override", str(path)]
             _run(
-                [_uv(), "pip", "install", "-q", "--python", python, *MLSERVER, *requirements, *overrides],
+                [
+                    _uv(),
+                    "pip",
+                    "install",
+                    "-q",
+                    "--compile-bytecode",
+                    "--python",
+                    python,
+                    *MLSERVER,
+                    *requirements,
+                    *overrides,
+                ],
                 "uv pip install",
             )
         except BackendError:
