@@ -126,6 +126,11 @@ def test_evidently_ui_shows_the_history_of_saves_and_of_a_watch(registered):
             httpx.get(f"{server.url}/api/projects/{pid}/{loud.snapshot_id}/data", timeout=60).status_code
             == 200
         )
+        chain = ip.run_line_magic("mlops", f"lineage run:{ip.user_ns['run'].run_id}")  # the watch's checks
+        links = [n.link for n in chain.of("drift_check")]
+        assert len(links) == watched and all(
+            x.startswith(f"{server.url}/projects/{pid}/reports/") for x in links
+        )
         history = ip.run_line_magic("drift", "history credit-risk")
         assert len(history.records) == 2 + watched
         assert history.card().links == [("Evidently dashboard", f"{server.url}/projects/{pid}")]

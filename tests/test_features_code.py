@@ -189,6 +189,13 @@ def test_feature_ui_is_feasts_own_ui_and_the_card_links_to_the_view(ip):
         assert card.links == [("Feast UI", view_url("profile"))]
         assert card.links[0][1] == f"{server.url}/p/mlops/feature-view/profile"
         assert ip.run_line_magic("feature", "ui") is server  # a running UI is reused
+        assert ("Feast UI", server.url) in ip.run_line_magic("mlops", "").card().links
+        # lineage: the view a run trained on links to its page
+        ip.user_ns["ents"] = ip.user_ns["frame"][["applicant_id", "event_timestamp"]]
+        ip.run_line_magic("feature", "get profile:age --entities ents -o train")
+        ip.run_cell_magic("track", "trained", "n = len(train)")
+        chain = ip.run_line_magic("mlops", "lineage run:last")
+        assert [n.link for n in chain.of("feature_view")] == [view_url("profile")]
         page = screenshot(card.links[0][1], "mlops_magics.fingerprint", "feast-view.png")
         assert "profile" in page and "amount" in page
     finally:
