@@ -144,8 +144,9 @@ def render_service(fs_, var: str, views: dict[str, str]) -> str:
     return f"{var} = FeatureService(\n{_kwargs(pairs)})\n"
 
 
-def render(fs) -> tuple[str, list[str]]:
-    """The registry of ``fs`` as Feast code, and what could not be written (``kind name: why``)."""
+def render(fs, feature_views=None) -> tuple[str, list[str]]:
+    """The registry of ``fs`` as Feast code, and what could not be written (``kind name: why``).
+    ``feature_views``: ``fs.list_feature_views()`` when the caller has it (Feast's listing is the cost)."""
     taken: set[str] = set()
     skipped: list[str] = []
     blocks: list[str] = []
@@ -167,7 +168,8 @@ def render(fs) -> tuple[str, list[str]]:
         s.name: add("source", s, render_source) for s in sorted(fs.list_data_sources(), key=lambda s: s.name)
     }
     views = {}
-    for v in sorted(fs.list_feature_views(), key=lambda v: v.name):
+    listed = fs.list_feature_views() if feature_views is None else feature_views
+    for v in sorted(listed, key=lambda v: v.name):
         if all(entities.get(e) for e in v.entities if e != DUMMY) and sources.get(
             getattr(v.batch_source, "name", None)
         ):
@@ -192,19 +194,29 @@ def write(fs, repo: Path) -> list[str]:
     tables as ``feast apply`` does. Call it under the registry lock, after the write. Returns what could
     not be written as code."""
     fs.refresh_registry()
-    text, skipped = render(fs)
+    views = fs.list_feature_views()
+    text, skipped = render(fs, views)
     path = Path(repo) / FILE
     if not path.is_file() or path.read_text() != text:
         tmp = path.with_name(f".{FILE}.{os.getpid()}.tmp")  # not *.py: Feast never imports it half-written
         tmp.write_text(text)
         os.replace(tmp, path)
-    record_infra(fs)
+    record_infra(fs, repo, frozenset(v.name for v in views))
     return skipped
 
 
-def record_infra(fs) -> None:
-    """What ``feast apply`` records after creating the online store's tables (the SDK does not)."""
+_recorded: dict[tuple[str, str], frozenset] = {}  # (repo, online store) -> views whose tables were recorded
+
+
+def record_infra(fs, repo: Path, views: frozenset) -> None:
+    """What ``feast apply`` records after creating the online store's tables (the SDK does not). The
+    tables follow the set of views: planned again only when that set differs from the one this process
+    last recorded (planning lists every view again, the slow part of a write)."""
+    key = (str(repo), repr(fs.config.online_store))
+    if _recorded.get(key) == views:
+        return
     registry = fs.registry
     new = fs.provider.plan_infra(fs.config, registry.proto())
     if registry.get_infra(fs.project).to_proto() != new.to_proto():
         registry.update_infra(new, fs.project, commit=True)
+    _recorded[key] = views
