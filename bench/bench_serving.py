@@ -43,7 +43,7 @@ def _wrk(url: str, body: dict, conns: int, seconds: int) -> tuple[float, float, 
 
 def _model(work: str) -> str:
     """The demo's champion if `make demo` ran; else a German Credit pipeline trained here."""
-    os.environ["MLOPS_HOME"] = str(ROOT / ".mlops") if (ROOT / ".mlops" / "demo" / "summary.json").is_file() \
+    os.environ["MLOPS_HOME"] = str(ROOT / ".mlops") if (ROOT / ".mlops" / "mlflow" / "mlflow.db").is_file() \
         else os.path.join(work, ".mlops")  # fmt: skip
     from mlops_magics import tracking
 

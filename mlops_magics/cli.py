@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from ._version import __version__
@@ -9,7 +11,24 @@ from .pipelines.engines import ENGINES
 
 
 class _Group(click.Group):
-    """A failing backend (MLflow, kfp, a server) is one line and exit code 1, not a traceback."""
+    """A mistake is one line and exit code 2 (click's own parse errors too, without the usage block); a
+    failing backend (MLflow, kfp, a server) is one line and exit code 1, not a traceback."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        except click.UsageError as exc:
+            hint = f" (see {exc.ctx.command_path} --help)" if exc.ctx is not None else ""
+            click.echo(f"Error: {' '.join(exc.format_message().split())}{hint}", err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
 
     def invoke(self, ctx):
         from .errors import MLOpsError
@@ -105,9 +124,41 @@ def _usage(fn, *args, **kwargs):
     "--compile", "compile_to", type=click.Path(dir_okay=False), help="kfp: write the pipeline IR YAML here."
 )
 @click.option("--host", help="kfp: submit to the Kubeflow Pipelines API at this URL.")
-@click.option("--base-image", default=None, help="kfp: container image of the steps (needs papermill).")
+@click.option(
+    "--base-image",
+    default=None,
+    help="kfp: container image of the steps (default: mlops-magics:VERSION, "
+    "built from the Dockerfile `mlops-magics image` prints).",
+)
+@click.option(
+    "--env",
+    "env",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="kfp: a setting every step gets (a pipeline input; not for secrets). Repeatable.",
+)
+@click.option(
+    "--secret",
+    "secrets",
+    multiple=True,
+    metavar="ENV=SECRET:KEY",
+    help="kfp: an environment variable from a Kubernetes secret (never written in the file). Repeatable.",
+)
 @click.option("--no-progress", is_flag=True, help="No progress bars (one line per step still).")
-def run(target, parameters, parallel, timeout, experiment, engine, compile_to, host, base_image, no_progress):
+def run(
+    target,
+    parameters,
+    parallel,
+    timeout,
+    experiment,
+    engine,
+    compile_to,
+    host,
+    base_image,
+    env,
+    secrets,
+    no_progress,
+):
     """Run a notebook or a pipeline file (steps with needs:) headless, with parameters.
 
     \b
@@ -121,7 +172,7 @@ def run(target, parameters, parallel, timeout, experiment, engine, compile_to, h
 
     result = _usage(pipelines.run, target, parse_overrides(parameters), engine=engine, progress=not no_progress,
                     log=click.echo, parallel=parallel, timeout=timeout, experiment=experiment, compile_to=compile_to,
-                    host=host, base_image=base_image)  # fmt: skip
+                    host=host, base_image=base_image, env=list(env) or None, secrets=list(secrets) or None)  # fmt: skip
     click.echo(result.card().to_text())
     if not result.ok:
         raise SystemExit(1)
@@ -129,7 +180,8 @@ def run(target, parameters, parallel, timeout, experiment, engine, compile_to, h
 
 @main.command()
 @click.argument("run_id")
-@click.option("--rtol", default=1e-6, show_default=True, help="Relative tolerance for a metric to match.")
+@click.option("--rtol", type=click.FloatRange(min=0), default=1e-6, show_default=True,
+              help="Relative tolerance for a metric to match.")  # fmt: skip
 @click.option(
     "--parallel",
     type=click.IntRange(1, 64),

@@ -32,6 +32,13 @@ class MLOps(Configurable):
         "The MLFLOW_TRACKING_URI environment variable wins over this.",
     ).tag(config=True)
 
+    server = Unicode(
+        "",
+        help="The team's services: the URL `mlops-magics serve` printed (its MLflow server). Every part then "
+        "works against them: runs, models, features, drift checks. The MLOPS_SERVER environment variable "
+        "sets it too; MLOPS_TOKEN carries the team's token.",
+    ).tag(config=True)
+
     online_store = Unicode(
         "",
         help="Feast online store. Empty: SQLite inside the workspace; `redis://HOST:PORT` for Redis.",
@@ -45,6 +52,13 @@ class MLOps(Configurable):
     drift_sample_rows = Int(
         100_000,
         help="Above this many rows, %drift samples both frames (fixed seed) and says so.",
+    ).tag(config=True)
+
+    drift_max_columns = Int(
+        100,
+        help="Above this many shared columns, %drift compares a random choice of this many (fixed seed; "
+        "--target and --prediction always) and says so: Evidently takes about 0.1 s a column. "
+        "--columns chooses them yourself. 0: no limit.",
     ).tag(config=True)
 
     widgets = Bool(
@@ -82,8 +96,10 @@ class MLOps(Configurable):
         return os.path.abspath(".mlops")
 
     def resolved_tracking_uri(self) -> str:
-        """MLFLOW_TRACKING_URI, else ``tracking_uri``, else empty (embedded SQLite)."""
-        return os.environ.get("MLFLOW_TRACKING_URI", "").strip() or self.tracking_uri
+        """MLFLOW_TRACKING_URI, else ``tracking_uri``, else the team's ``server``, else empty (embedded)."""
+        return (
+            os.environ.get("MLFLOW_TRACKING_URI", "").strip() or self.tracking_uri or self.server.rstrip("/")
+        )
 
 
 def env_name(setting: str) -> str:

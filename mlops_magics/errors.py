@@ -9,12 +9,32 @@ renders as one line too (``_render_traceback_``) unless ``MLOps.short_errors`` i
 from __future__ import annotations
 
 
+def shown(value, limit: int = 60) -> str:
+    """A value as a message quotes it: its repr, cut to ``limit`` characters (a name of 5,000 characters
+    must not make the message unreadable)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 4] + "...'"
+
+
 class MLOpsError(Exception):
     """Base of every error this package raises on purpose."""
 
 
 class UserInputError(MLOpsError, ValueError):
-    """The user asked for something that cannot be done; the message says what to type instead."""
+    """The user asked for something that cannot be done; the message says what to type instead.
+
+    Always one line: a line break that a typed value carried into the message is shown escaped."""
+
+    def __init__(self, message: str = ""):
+        super().__init__(one_line(str(message)))
+
+
+_BREAKS = {ord(c): repr(c)[1:-1] for c in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"}
+
+
+def one_line(text: str) -> str:
+    """``text`` with every character that would break the line (``str.splitlines``) escaped."""
+    return text.translate(_BREAKS)
 
 
 class BackendError(MLOpsError):

@@ -215,9 +215,12 @@ def _deployment_nodes(run_id: str, config) -> list[Node]:
     for d in deployments.list_deployments(config).deployments:
         if d.run_id == run_id:
             status = "ok" if d.status in ("READY", "STOPPED") else "broken"
+            lookup = d.extra.get("lookup") or {}
+            served = ", ".join(f"{v['view']} v{v['version']}" for v in lookup.get("views", []))
             node = Node("deployment", d.name, {"target": d.target, "status": d.status, "endpoint": d.infer_url,
-                                               "model": d.model_uri, "created": d.created}, status=status,
-                        note="the server died" if status == "broken" else "")  # fmt: skip
+                                               "model": d.model_uri, "created": d.created,
+                                               "serves by": lookup.get("entity"), "features served": served},
+                        status=status, note="the server died" if status == "broken" else "")  # fmt: skip
             nodes.append(node)
     from .serving.manifests import for_run
 

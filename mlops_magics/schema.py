@@ -51,6 +51,8 @@ REPRODUCES = key("reproduces")
 # monitoring: drift checks of a deployment, on the run of the model it serves
 LAST_DRIFT_CHECK = key("last_drift_check")
 LAST_DRIFT_REPORT = key("last_drift_report")
+LAST_DRIFT_VERDICT = key("last_drift_verdict")  # e.g. "DRIFT: 3 of 20 columns drifted"
+LAST_DRIFT_COLUMNS = key("last_drift_columns")  # the drifted columns, comma-separated
 DEPLOYMENT_PREFIX = key("deployment.")  # + deployment name: JSON {url, model_uri, created}
 
 # -- MLflow model-version tags ----------------------------------------------------------------------------

@@ -12,7 +12,7 @@
       deployments/NAME/       one folder per local deployment: record, settings, logs, request log
       monitoring/evidently/   Evidently workspace (projects, snapshots, dashboards)
       monitoring/history/     saved drift checks per name (JSON lines); monitoring/reports/ (HTML)
-      pipelines/RUN_ID/       executed notebooks of pipeline runs
+      pipelines/NAME-TIME-ID/ executed notebooks of pipeline runs
       envs/                   cached serving environments (MLServer venvs)
       logs/                   logs of the UI servers started for this workspace
 
@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import UserInputError
+from .errors import UserInputError, shown
 
 LAYOUT_VERSION = 1
 _SUBDIRS = ("mlflow/artifacts", "feast/data", "deployments", "monitoring", "pipelines", "envs", "logs")
@@ -77,7 +77,7 @@ class Workspace:
         return self.root / "deployments"
 
     def deployment_dir(self, name: str) -> Path:
-        return self.deployments_dir / name
+        return self.deployments_dir / check_name(name, "deployment name")
 
     @property
     def monitoring_dir(self) -> Path:
@@ -86,6 +86,16 @@ class Workspace:
     @property
     def pipelines_dir(self) -> Path:
         return self.root / "pipelines"
+
+    def pipeline_run_dir(self, pipeline: str, engine: str = "") -> Path:
+        """A new folder for one run of ``pipeline``, whose name may be any text a pipeline file gives."""
+        import uuid
+
+        safe = (
+            re.sub(r"[^A-Za-z0-9_.-]+", "_", str(pipeline)).replace("..", "_").strip("._-")[:60] or "pipeline"
+        )
+        stamp = f"{'-' + engine if engine else ''}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+        return self.pipelines_dir / check_name(safe + stamp, "pipeline run")
 
     @property
     def envs_dir(self) -> Path:
@@ -130,14 +140,35 @@ _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 
 
 def check_name(name, what: str, example: str = "credit-risk") -> str:
-    """A name that becomes a file or folder in the workspace: letters, digits, '_', '.', '-', at most 100
-    characters, not starting with a dot, so it can never point outside the workspace."""
+    """The one check of a name that becomes a file or folder in the workspace (drift histories and
+    reports, deployments, feature views, pipeline runs): letters, digits, '_', '.', '-', at most 100
+    characters, starting with a letter or digit and holding no '..', so it can never point outside the
+    workspace nor exceed a file system's name length."""
     if not isinstance(name, str) or not _SAFE_NAME.fullmatch(name) or ".." in name:
-        shown = repr(name) if len(str(name)) <= 60 else repr(str(name)[:57] + "...")
         raise UserInputError(
-            f"{what} {shown}: use up to 100 letters, digits, '_', '.' or '-' (no '/' or '..'), e.g. {example}"
+            f"{what} {shown(name)}: use up to 100 letters, digits, '_', '.' or '-' (no '/' or '..'), "
+            f"e.g. {example}"
         )
     return name
+
+
+def check_folder(path, what: str = "workspace folder") -> Path:
+    """A folder the user names (``%mlops init PATH``): absolute, each part a length the file system
+    takes, and not a file nor under one. The folder itself may be anywhere: the user chose it."""
+    text = os.fspath(path)
+    if not text.strip() or "\x00" in text:
+        raise UserInputError(f"{what} {shown(text)}: give a folder, e.g. ./.mlops")
+    folder = Path(text).expanduser()
+    if any(len(os.fsencode(part)) > 255 for part in folder.parts) or len(os.fsencode(text)) > 4000:
+        raise UserInputError(f"{what} {shown(text)}: a folder name is at most 255 bytes long")
+    folder = folder.resolve()
+    for existing in (folder, *folder.parents):
+        if existing.exists():
+            if not existing.is_dir():
+                where = "is" if existing == folder else f"is under {existing}, which is"
+                raise UserInputError(f"{what} {shown(text)} {where} a file; give a folder")
+            break
+    return folder
 
 
 def current(config=None) -> Workspace:
@@ -156,5 +187,8 @@ def ensure(config=None) -> Workspace:
 
 def init(path: str | os.PathLike | None = None, config=None) -> Workspace:
     """Create a workspace at ``path`` (or the one in force) and return it."""
-    ws = Workspace(Path(path).expanduser().resolve()) if path else current(config)
-    return ws.ensure()
+    ws = Workspace(check_folder(path)) if path else current(config)
+    try:
+        return ws.ensure()
+    except OSError as exc:  # a folder the user may not write, a read-only file system, ...
+        raise UserInputError(f"cannot create the workspace at {ws.root}: {exc.strerror or exc}") from None

@@ -151,3 +151,40 @@ def running_runs() -> list:
     c = client()
     exps = [e.experiment_id for e in c.search_experiments()]
     return c.search_runs(exps, filter_string="attributes.status = 'RUNNING'") if exps else []
+
+
+def start_redis(folder):
+    """A real redis-server on loopback with a throwaway data folder: (url, client, process)."""
+    import shutil
+    import time
+
+    exe = shutil.which("redis-server")
+    if exe is None:
+        pytest.fail("redis-server is not installed: apt-get install redis-server (.ci/run does this)")
+    from mlops_magics.servers import free_port
+
+    port = free_port()
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen(
+        [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(folder)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    import redis
+
+    client = redis.Redis(host="127.0.0.1", port=port)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            client.ping()
+            return f"redis://127.0.0.1:{port}", client, proc
+        except redis.ConnectionError:
+            assert proc.poll() is None and time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory):
+    url, client, proc = start_redis(tmp_path_factory.mktemp("redis"))
+    yield url, client
+    proc.terminate()
+    proc.wait(10)

@@ -19,3 +19,19 @@ def test_init_and_status(tmp_path):
     assert result.exit_code == 0
     assert str(tmp_path / "ws") in result.output
     assert "(not created yet)" not in result.output
+
+
+def test_a_mistake_is_one_line_and_exit_code_2(tmp_path):
+    """Issue #19: click printed its usage block above the error; a mistake is one line."""
+    (tmp_path / "existing.txt").write_text("x")
+    for args, message in [
+        (["init", str(tmp_path / "existing.txt")], "is a file"),
+        (["run", str(tmp_path / "missing.yaml")], "no pipeline file at"),
+        (["run", str(tmp_path / "x.ipynb"), "--parallel", "0"], "0 is not in the range 1<=x<=64"),
+        (["reproduce", "abc", "--rtol", "-1"], "-1.0 is not in the range x>=0"),
+        (["lineage", "nope"], "nope"),
+    ]:
+        result = CliRunner().invoke(main, args)
+        lines = result.output.strip().splitlines()
+        assert result.exit_code == 2 and len(lines) == 1 and lines[0].startswith("Error: "), result.output
+        assert message in lines[0], result.output

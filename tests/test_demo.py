@@ -26,7 +26,13 @@ def test_demo_runs_end_to_end_on_german_credit(tmp_path):
     result = CliRunner().invoke(main, ["--home", str(tmp_path / "ws"), "demo"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "credit-risk demo: done" in result.output and "AUC" in result.output
-    summary = json.loads((tmp_path / "ws" / "demo" / "summary.json").read_text())
+    from mlops_magics.config import get_config
+    from mlops_magics.demo import read_summary
+
+    get_config().home = str(tmp_path / "ws")
+    summary = read_summary()  # from MLflow: the notebooks hand nothing over in files
+    assert not (tmp_path / "ws" / "demo").exists()
+    assert summary["drift_verdict"] and summary["drift_report"]
     assert 0.6 < summary["auc"] <= 1.0
     assert summary["model_uri"] == "models:/credit-risk@champion"
     assert summary["endpoint"].startswith("http://127.0.0.1:") and summary["endpoint"].endswith("/infer")
@@ -36,11 +42,8 @@ def test_demo_runs_end_to_end_on_german_credit(tmp_path):
     for step in STEPS:
         assert not _errors(out_dir / f"{step}.ipynb"), step
     # lineage: the champion's run knows the notebook and the feature views it was trained on
-    from mlops_magics.config import get_config
-    from mlops_magics.tracking import get_run
-
-    get_config().home = str(tmp_path / "ws")
     from mlops_magics.serving import local
+    from mlops_magics.tracking import get_run
 
     assert local.get("credit-risk").status == "STOPPED"  # make demo leaves no server running
     run = get_run(summary["champion_run"])
@@ -71,19 +74,21 @@ def test_the_demo_runs_unchanged_on_real_shaped_credit_data(tmp_path, file, targ
     out_dir = next((ws / "pipelines").glob("credit-risk-*"))
     for step in STEPS:
         assert not _errors(out_dir / f"{step}.ipynb"), step
-    summary = json.loads((ws / "demo" / "summary.json").read_text())
+    from mlops_magics.config import get_config
+    from mlops_magics.demo import read_summary
+
+    get_config().home = str(ws)
+    summary = read_summary()
     assert 0.55 < summary["auc"] <= 1.0, what
     if file == "boosting_wins.csv":
         assert summary["champion_name"] == "boosting"
     record = json.loads((out_dir / "record.json").read_text())
     assert record["inputs"][str(csv)]["parameter"] == "data_path"
 
-    from mlops_magics.config import get_config
     from mlops_magics.monitoring.training import training_features
     from mlops_magics.serving import deployments
     from mlops_magics.tracking import client, search_runs
 
-    get_config().home = str(ws)
     candidates = [r for r in search_runs("credit-risk", last=50).runs if r.name in ("logistic", "boosting")]
     assert len(candidates) == 2
     for run in candidates:  # both candidates carry their training data, whichever won
@@ -97,8 +102,9 @@ def test_the_demo_runs_unchanged_on_real_shaped_credit_data(tmp_path, file, targ
         assert {d.dataset.source_type for d in datasets} == {"feast"}
     features, meta = training_features(f"{summary['champion_run']}")  # what %drift run:ID reads
     assert len(features) > 0 and meta["reference_run"] == summary["champion_run"]
-    served = deployments.record("credit-risk")
-    inputs = [c["name"] for c in served.inputs]
+    served = deployments.record("credit-risk")  # served by applicant_id: it looked the features up itself
+    assert [c["name"] for c in served.inputs] == ["applicant_id"]
+    looked_up = [f for v in served.extra["lookup"]["views"] for f in v["features"]]
     logged = deployments.request_log("credit-risk")
-    assert len(logged) > 0 and logged[inputs].isna().any().any(), "no row with a gap reached the endpoint"
+    assert len(logged) > 0 and logged[looked_up].isna().any().any(), "no row with a gap reached the model"
     assert logged["prediction"].notna().all() and {c for c in logged.columns if c.startswith("proba_")}

@@ -13,6 +13,7 @@ SCHEMAS = ROOT / "tests" / "schemas"
 CRDS = {
     ("mlops.seldon.io/v1alpha1", "Model"): "seldon-core-v2.models.crd.yaml",
     ("mlops.seldon.io/v1alpha1", "Experiment"): "seldon-core-v2.experiments.crd.yaml",
+    ("mlops.seldon.io/v1alpha1", "Pipeline"): "seldon-core-v2.pipelines.crd.yaml",
     ("serving.kserve.io/v1beta1", "InferenceService"): "kserve.inferenceservices.crd.yaml",
 }
 

@@ -1,5 +1,6 @@
 """%drift with real Evidently on data that drifts and data that does not."""
 
+import re
 import subprocess
 import sys
 import time
@@ -64,6 +65,31 @@ def test_large_frames_are_sampled_and_say_so(dip):
     assert "sampled to 500 rows per frame" in dip.user_ns["r"].card().to_text()
 
 
+def test_missing_values_are_shown_and_an_empty_column_is_reported(dip):
+    """Gaps are data: their share is shown per column, a jump in it is said, and a column with no value
+    at all is reported (counted as drifted when only one side is empty), never a crash."""
+    ref = dip.user_ns["ref"]
+    dip.user_ns.update(
+        gappy=ref.assign(age=ref.age.where(ref.index % 2 == 0)), blank=ref.assign(amount=np.nan)
+    )
+    r = dip.run_line_magic("drift", "ref gappy")
+    age = next(c for c in r.columns if c.column == "age")
+    assert age.missing_reference == 0 and age.missing_current == pytest.approx(0.5, abs=0.01)
+    assert "missing values grew: age 0% -> 50%" in r.card().to_text() and "0% -> 50%" in r.table().to_text()
+    r = dip.run_line_magic("drift", "ref blank")
+    amount = next(c for c in r.columns if c.column == "amount")
+    assert (
+        amount.method == "all missing in current"
+        and amount.drifted
+        and [c.column for c in r.columns] == ["age", "amount", "purpose"]
+    )
+    assert "amount is empty (all missing) in current" in r.card().to_text()
+    both = dip.run_line_magic("drift", "blank blank")
+    assert not next(c for c in both.columns if c.column == "amount").drifted
+    with pytest.raises(UsageError, match="every column to compare is empty"):
+        dip.run_line_magic("drift", "ref blank --columns amount")
+
+
 def test_target_and_prediction_are_compared_without_columns(dip):
     """--target/--prediction used to do nothing unless --columns was given."""
     ref, shifted = dip.user_ns["ref"], dip.user_ns["shifted"]
@@ -111,7 +137,6 @@ def test_save_and_history(dip):
         ("ref empty", "the current data is empty"),
         ("ref other", "the frames share no column"),
         ("ref typed", "dtype mismatch between reference and current: age (float64 vs object)"),
-        ("ref blank", "all-missing columns cannot be compared: amount (current)"),
         ("ref same --columns age,salary", "--columns salary: not in both frames"),
         ("ref", "needs a reference and current data"),
         ("ref same --window 1x", "--window '1x'"),
@@ -257,3 +282,71 @@ def test_full_report_is_written_when_first_needed(tmp_path):
     assert not Path(r.planned_report).exists()  # computing the check does not render 5 MB of HTML
     assert "full report" in r.card().to_text()  # showing it names, and so writes, the report
     assert Path(r.report_path).is_file() and r.report_path == r.planned_report
+
+
+# -- issue #19: every listed case is one line and writes nothing outside the workspace ----------------------
+def _escape(tmp_path, folder):
+    """``../`` enough times to reach the root from the working directory, then ``folder``."""
+    return "../" * (len(tmp_path.parts) + 2) + str(folder).lstrip("/")
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("ref same --save {outside}/TRAVERSED", "--save '../../"),
+        ("ref same --save ../../evil", "--save '../../evil': use up to 100 letters"),
+        ("history ../../evil", "--save '../../evil'"),
+        ("ref same --save a/b", "--save 'a/b'"),
+        ("ref same --save " + "x" * 5000, "--save 'xxxxx"),
+        ("ref same --drift-share 5", "argument --drift-share: 5 is out of range: give a share from"),
+        ("ref same --threshold -1", "argument --threshold: -1 is out of range: give a threshold from 0"),
+        ("ref same --target zz", "--target 'zz' is not in the reference data"),
+        ("ui --port 99999", "argument --port: 99999 is out of range: give a port from 1 to 65535"),
+        ("twins twins", "the reference data has more than one column named 'age'"),
+        ("ref same --stattest zz", "--stattest 'zz': Evidently has no such test"),  # found by the fuzz suite
+        ("ref same --stattest wasserstein", "--stattest 'wasserstein' does not apply to categorical columns"),
+    ],
+)
+def test_hardening_cases_are_one_line_and_write_nothing_outside(dip, tmp_path, line, message):
+    outside = tmp_path.parent / f"{tmp_path.name}-outside"
+    outside.mkdir()
+    ref = dip.user_ns["ref"]
+    dip.user_ns["twins"] = pd.concat([ref[["age"]], ref[["age"]]], axis=1)  # two columns named age
+    with pytest.raises(UsageError, match=re.escape(message)) as info:
+        dip.run_line_magic("drift", line.format(outside=_escape(tmp_path, outside)))
+    assert type(info.value) is UsageError and "\n" not in str(info.value)
+    assert list(outside.iterdir()) == []
+    assert not [p for p in tmp_path.parent.parent.iterdir() if p.name.startswith(("evil", "TRAVERSED"))]
+    assert not list(tmp_path.glob("*.jsonl")) and not list(tmp_path.glob("*.html"))
+
+
+def test_integer_column_names_are_compared_as_text(dip):
+    rng = np.random.default_rng(1)
+    dip.user_ns.update(
+        a=pd.DataFrame(rng.normal(size=(300, 3))), b=pd.DataFrame(rng.normal(3, 1, size=(300, 3)))
+    )
+    r = dip.run_line_magic(
+        "drift", "a b --columns 0,2 --target 1"
+    )  # used to fail inside Evidently: KeyError '0'
+    assert [c.column for c in r.columns] == ["0", "2", "1"] and r.dataset_drift
+
+
+def test_wide_checks_are_bounded_and_show_progress(dip, capsys):
+    """1,000 columns x 300 rows took 139 s with no progress shown."""
+    rng = np.random.default_rng(2)
+    wide = pd.DataFrame(rng.normal(size=(300, 1000)), columns=[f"c{i}" for i in range(1000)])
+    dip.user_ns.update(wide=wide, wider=wide + rng.normal(0, 0.1, size=wide.shape))
+    t = time.perf_counter()
+    r = dip.run_line_magic("drift", "wide wider --target c999")
+    seconds = time.perf_counter() - t
+    compared = [c.column for c in r.columns]
+    assert (
+        len(compared) == 100 and "c999" in compared and compared == sorted(compared, key=lambda c: int(c[1:]))
+    )
+    assert "compared 100 of 1,000 columns, drawn at random (seed 0" in r.card().to_text()
+    assert "drift" in capsys.readouterr().err  # the progress bar (tqdm.auto: a widget in a notebook)
+    assert seconds < 60, seconds
+    again = dip.run_line_magic("drift", "wide wider --target c999")
+    assert [c.column for c in again.columns] == compared  # the same choice every time
+    dip.run_line_magic("config", "MLOps.drift_max_columns = 30")
+    assert len(dip.run_line_magic("drift", "wide wider").columns) == 30

@@ -1,41 +1,9 @@
 """The same behaviours with a real Redis online store (redis-server from Debian, started here)."""
 
-import shutil
-import subprocess
-import time
-
 import pandas as pd
 import pytest
+
 from test_features import frame
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory):
-    exe = shutil.which("redis-server")
-    if exe is None:
-        pytest.fail("redis-server is not installed: apt-get install redis-server (.ci/run does this)")
-    from mlops_magics.servers import free_port
-
-    port = free_port()
-    proc = subprocess.Popen(
-        [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(tmp_path_factory.mktemp("redis"))],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    import redis
-
-    client = redis.Redis(host="127.0.0.1", port=port)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            assert proc.poll() is None and time.monotonic() < deadline, "redis-server did not start"
-            time.sleep(0.1)
-    yield f"redis://127.0.0.1:{port}", client
-    proc.terminate()
-    proc.wait(10)
 
 
 def test_redis_online_store_round_trip(ip, redis_url):

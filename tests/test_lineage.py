@@ -6,9 +6,10 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 from IPython.core.error import UsageError
-from test_features import frame
 
 from mlops_magics.cli import main
+
+from test_features import frame
 
 TRAIN = """
 from sklearn.linear_model import LogisticRegression

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from mlops_magics.cli import main
+from mlops_magics.errors import UserInputError
 from mlops_magics.pipelines import params as P
 from mlops_magics.pipelines.spec import load
 
@@ -212,7 +213,10 @@ def test_pipeline_files_are_validated(tmp_path):
         ("steps:\n  a: {notebook: a.ipynb, needs: [zz]}\n", "step a needs zz, which is not a step"),
         ("steps:\n  a: {notebook: missing.ipynb}\n", "no notebook at"),
         ("steps:\n  a: {notebook: a.ipynb, parameters: {y: 1}}\n", "step a: a.ipynb has no parameter y"),
-        ("steps:\n  a: {notebook: a.ipynb, retries: 2}\n", "step a: unknown keys retries"),
+        (
+            "steps:\n  a: {notebook: a.ipynb, retries: 2}\n",
+            r"p.yaml: steps.a: Additional properties are not allowed \(.retries. was unexpected\)",
+        ),
         ("stages: []\n", "expected a mapping with 'steps:'"),
     ]:
         (tmp_path / "p.yaml").write_text(body)
@@ -299,3 +303,51 @@ def test_ctrl_c_stops_the_kernels_and_marks_the_runs(tmp_path):
     runs = runs_by_name()
     assert runs["slow"].info.status == "KILLED"
     assert runs["a"].info.status == "FAILED" and runs["b"].info.status == "FAILED" and "c" not in runs
+
+
+@pytest.mark.parametrize(
+    "step, message",
+    [
+        ("{notebook: a.ipynb, gpu: lots}", "p.yaml: steps.a.gpu: 'lots' is not of type 'integer'"),
+        (
+            "{notebook: a.ipynb, needs: 5}",
+            "p.yaml: steps.a.needs: 5: give a step name or a list of step names",
+        ),
+        (
+            "{notebook: a.ipynb, parameters: [1, 2]}",
+            "p.yaml: steps.a.parameters: [1, 2] is not of type 'object'",
+        ),
+        ("{notebook: 5}", "p.yaml: steps.a.notebook: 5 is not of type 'string'"),
+        ("{notebook: a.ipynb, timeout: soon}", "p.yaml: steps.a.timeout: 'soon' is not of type 'number'"),
+        (
+            "{notebook: ../a.ipynb}",
+            "p.yaml: steps.a.notebook: '../a.ipynb' lies outside the pipeline's folder",
+        ),
+        (
+            "{notebook: a.ipynb, packages: pandas}",
+            "p.yaml: steps.a.packages: 'pandas' is not of type 'array'",
+        ),
+    ],
+)
+def test_a_wrongly_typed_pipeline_file_is_one_line_before_anything_runs(tmp_path, step, message):
+    """Issue #19: these were raw tracebacks (or, for timeout: soon, a failure of the step at run time)."""
+    notebook(tmp_path / "a.ipynb", "x = 1")
+    (tmp_path / "p" / "p.yaml").parent.mkdir()
+    notebook(tmp_path / "p" / "a.ipynb", "x = 1")
+    (tmp_path / "p" / "p.yaml").write_text(f"steps:\n  a: {step}\n")
+    result = CliRunner().invoke(main, ["run", str(tmp_path / "p" / "p.yaml")])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"Error: {message}"), result.output
+    assert not (tmp_path / ".mlops" / "pipelines").exists() or not list(
+        (tmp_path / ".mlops" / "pipelines").iterdir()
+    )
+
+
+def test_a_pipeline_name_is_any_text_and_its_folder_stays_in_the_workspace(tmp_path):
+    notebook(tmp_path / "a.ipynb", "x = 1")
+    (tmp_path / "p.yaml").write_text("name: ../../x\nsteps:\n  a: a.ipynb\n")
+    assert load(tmp_path / "p.yaml").name == "../../x"  # a display name; the run's folder takes a safe form
+    (tmp_path / "p.yaml").write_text(f"name: {'x' * 101}\nsteps:\n  a: a.ipynb\n")
+    with pytest.raises(UserInputError, match=r"p.yaml: name: 'xxx.* is too long"):
+        load(tmp_path / "p.yaml")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 import yaml
 from click.testing import CliRunner
 
+from mlops_magics._version import __version__
 from mlops_magics.cli import main
 
 from pipeline_notebooks import executed_values, notebook
@@ -14,7 +16,7 @@ def two_steps(tmp_path, extra: str = ""):
     notebook(tmp_path / "a.ipynb", 'x = 1\nname = "a"', 'print(f"{x=}")\nprint(f"{name=}")')
     notebook(tmp_path / "b.ipynb", "x = 1\nrate = 0.5", 'print(f"{x=}")\nprint(f"{rate=}")', tag=False)
     (tmp_path / "p.yaml").write_text(
-        "name: Two Steps\nparameters: {x: 4}\nsteps:\n  first: {notebook: a.ipynb, parameters: {name: fixed}}\n"
+        "name: two_steps\nparameters: {x: 4}\nsteps:\n  first: {notebook: a.ipynb, parameters: {name: fixed}}\n"
         f"  second: {{notebook: b.ipynb, needs: [first]{extra}}}\n"
     )
     return tmp_path / "p.yaml"
@@ -39,8 +41,12 @@ def test_compile_writes_ir_yaml_that_kfp_loads_back(tmp_path):
     assert tasks["step-second"]["dependentTasks"] == ["step-first"]
     first = tasks["step-first"]["inputs"]["parameters"]
     assert first["x"] == {"componentInputParameter": "x"}  # the pipeline input flows to the step
-    assert first["name"]["runtimeValue"]["constant"] == "fixed"
-    assert tasks["step-second"]["inputs"]["parameters"]["rate"]["runtimeValue"]["constant"] == 0.25
+    # a parameter fixed for one step is that step's own pipeline input, so a run can change it
+    inputs = spec["root"]["inputDefinitions"]["parameters"]
+    assert first["name"] == {"componentInputParameter": "first__name"}
+    assert inputs["first__name"]["defaultValue"] == "fixed"
+    assert tasks["step-second"]["inputs"]["parameters"]["rate"] == {"componentInputParameter": "second__rate"}
+    assert inputs["second__rate"]["defaultValue"] == 0.25
     executors = spec["deploymentSpec"]["executors"]
     assert {e["container"]["image"] for e in executors.values()} == {"registry.local/nb:1"}
     command = " ".join(executors["exec-step-first"]["container"]["command"])
@@ -52,7 +58,7 @@ def test_kfp_local_runs_a_two_step_pipeline(tmp_path):
     result = CliRunner().invoke(main, ["run", str(two_steps(tmp_path)), "--engine", "kfp-local", "-p", "x", "6"],
                                 catch_exceptions=False)  # fmt: skip
     assert result.exit_code == 0, result.output
-    folder = next((tmp_path / ".mlops" / "pipelines").glob("Two Steps-kfp-*"))
+    folder = next((tmp_path / ".mlops" / "pipelines").glob("two_steps-kfp-*"))
     first = next(folder.glob("outputs/*/step-first/output_notebook"))
     second = next(folder.glob("outputs/*/step-second/output_notebook"))
     assert executed_values(first) == {"x": "6", "name": "'fixed'"}
@@ -81,7 +87,11 @@ def test_compile_carries_a_steps_image_packages_and_gpus(tmp_path):
     assert second["image"] == "reg.local/train:2"
     assert second["resources"]["accelerator"]["resourceCount"] == "1"
     assert "xgboost==2.1.0" in " ".join(second["command"])
-    assert spec["deploymentSpec"]["executors"]["exec-step-first"]["container"]["image"] == "python:3.11"
+    first = spec["deploymentSpec"]["executors"]["exec-step-first"]["container"]
+    assert (
+        first["image"] == f"mlops-magics:{__version__}"
+    )  # the project's image (Dockerfile): nothing to install
+    assert "pip install" not in " ".join(first["command"])
 
 
 class _FakeKfpApi:
@@ -150,7 +160,7 @@ def test_host_submits_the_compiled_pipeline(tmp_path):
     assert exp_path == "/apis/v2beta1/experiments" and exp["display_name"] == "credit"
     assert run_path == "/apis/v2beta1/runs" and run["experiment_id"] == "exp-1"
     assert run["pipeline_spec"] == yaml.safe_load(out.read_text())  # exactly what was compiled
-    assert run["display_name"].startswith("Two Steps ")
+    assert run["display_name"].startswith("two_steps ")
 
 
 def test_an_unreachable_host_is_one_line_and_exit_code_1(tmp_path):
@@ -160,3 +170,100 @@ def test_an_unreachable_host_is_one_line_and_exit_code_1(tmp_path):
                                        str(tmp_path / "x.yaml"), "--host", f"http://127.0.0.1:{free_port()}"])  # fmt: skip
     assert result.exit_code == 1
     assert "Error: kfp.Client(http://127.0.0.1:" in result.output and "Traceback" not in result.output
+
+
+def _documents(path):
+    """The compiled file: the pipeline spec, then (with --secret) the Kubernetes platform spec."""
+    docs = list(yaml.safe_load_all(path.read_text()))
+    return docs[0], (docs[1] if len(docs) > 1 else {})
+
+
+def test_the_compiled_demo_is_ready_for_a_cluster(tmp_path, monkeypatch):
+    """Every step parameter is a pipeline input, steps with side effects are never cached, the workspace
+    settings reach every component, and a secret is a reference, never its value."""
+    from mlops_magics.demo import DEFAULT_DIR
+    from mlops_magics.pipelines.spec import load
+
+    monkeypatch.setenv("MLOPS_SERVER", "http://mlops.team.svc:5000")
+    monkeypatch.setenv("MLOPS_TOKEN", "tok-7f3a9c-not-for-files")
+    out = tmp_path / "demo.kfp.yaml"
+    result = CliRunner().invoke(main, ["--home", str(tmp_path / "ws"), "run", str(DEFAULT_DIR / "pipeline.yaml"),
+                                       "--engine", "kfp", "--compile", str(out), "-p", "train.C", "0.5",
+                                       "--env", "MLOPS_ONLINE_STORE=redis://redis.team.svc:6379",
+                                       "--secret", "MLOPS_TOKEN=team-token:token"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    spec, platform = _documents(out)
+    inputs = spec["root"]["inputDefinitions"]["parameters"]
+    tasks = spec["root"]["dag"]["tasks"]
+    pipeline = load(DEFAULT_DIR / "pipeline.yaml")
+    for name, step in pipeline.steps.items():
+        task = tasks[f"step-{name}"]
+        given = task["inputs"]["parameters"]
+        for param in step.declared:  # nothing baked in as a constant: the cluster run can change each
+            assert "componentInputParameter" in given[param], (name, param, given[param])
+        assert given["env_mlops_server"] == {"componentInputParameter": "env_mlops_server"}
+        assert given["env_mlops_online_store"] == {"componentInputParameter": "env_mlops_online_store"}
+        assert not task.get("cachingOptions", {}).get("enableCache"), name  # all four have side effects
+        secret = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"][f"exec-step-{name}"]
+        assert secret["secretAsEnv"][0]["secretName"] == "team-token"
+        assert secret["secretAsEnv"][0]["keyToEnv"] == [{"envVar": "MLOPS_TOKEN", "secretKey": "token"}]
+    assert inputs["train__C"]["defaultValue"] == 0.5 and inputs["train__n_estimators"]["defaultValue"] == 150
+    assert inputs["deployment_name"]["defaultValue"] == "credit-risk"  # one input for both steps declaring it
+    assert inputs["env_mlops_server"]["defaultValue"] == "http://mlops.team.svc:5000"
+    assert inputs["env_mlops_online_store"]["defaultValue"] == "redis://redis.team.svc:6379"
+    source = next((tmp_path / "ws" / "pipelines").glob("*/pipeline_kfp.py"))
+    text = out.read_text() + source.read_text()
+    assert "tok-7f3a9c-not-for-files" not in text
+    command = " ".join(spec["deploymentSpec"]["executors"]["exec-step-train"]["container"]["command"])
+    assert "os.environ[variable] = value" in command  # the inputs become the kernel's environment
+
+
+def test_caching_follows_side_effects_and_the_cache_key(tmp_path):
+    out = tmp_path / "c.kfp.yaml"
+    notebook(tmp_path / "t.ipynb", "C = 1.0", "%%track fit --params C\nx = C")
+    (tmp_path / "p.yaml").write_text(
+        "name: c\nsteps:\n  pure: {notebook: t.ipynb}\n"  # tracks: never cached
+        "  again: {notebook: t.ipynb, cache: true}\n"  # the user says it is safe
+    )
+    notebook(tmp_path / "q.ipynb", "x = 1", "y = x + 1")
+    (tmp_path / "p.yaml").write_text((tmp_path / "p.yaml").read_text() + "  calc: {notebook: q.ipynb}\n")
+    result = CliRunner().invoke(
+        main, ["run", str(tmp_path / "p.yaml"), "--engine", "kfp", "--compile", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    tasks = _documents(out)[0]["root"]["dag"]["tasks"]
+    assert not tasks["step-pure"].get("cachingOptions", {}).get("enableCache")
+    assert tasks["step-again"]["cachingOptions"]["enableCache"] is True
+    assert tasks["step-calc"]["cachingOptions"]["enableCache"] is True  # no side effects: cacheable
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--env", "MLOPS_TOKEN=abc"], "looks like a secret"),
+        (["--env", "NOEQUALS"], "type NAME=VALUE"),
+        (["--env", "lower=1"], "upper-case letters"),
+        (["--secret", "MLOPS_TOKEN=team-token"], "type ENV=SECRET_NAME:KEY"),
+    ],
+)
+def test_bad_env_and_secret_options_are_one_line(tmp_path, args, message):
+    result = CliRunner().invoke(main, ["run", str(two_steps(tmp_path)), "--engine", "kfp", "--compile",
+                                       str(tmp_path / "x.yaml"), *args])  # fmt: skip
+    assert result.exit_code == 2 and message in result.output, result.output
+    assert "abc" not in result.output.replace("NAME=VALUE", "")
+    assert not (tmp_path / "x.yaml").exists()
+
+
+def test_the_dockerfile_builds_the_default_image_from_the_lock():
+    """No Docker daemon runs here, so the image is not built in the tests: the Dockerfile is checked to
+    install the lock and the package with the extras the steps need, as the default image promises."""
+    from pathlib import Path
+
+    from mlops_magics.pipelines.kfp import DEFAULT_IMAGE
+
+    root = Path(__file__).resolve().parents[1]
+    text = (root / "Dockerfile").read_text()
+    image = DEFAULT_IMAGE
+    assert image == f"mlops-magics:{__version__}" and f"docker build -t {image} ." in text
+    assert "--constraint requirements.lock" in text and '".[kubeflow,redis]"' in text
+    assert "ipykernel install" in text and "import mlops_magics, papermill, kfp" in text

@@ -1,5 +1,7 @@
 """%%track and %track against the embedded store and a real `mlflow server`."""
 
+import re
+
 import mlflow
 import numpy as np
 import pytest
@@ -232,3 +234,49 @@ def test_switching_workspace_after_first_use(ip, tmp_path):
     assert repo.artifact_dir.startswith(str(tmp_path / "other"))  # read from the new workspace's folder
     assert [r.name for r in ip.run_line_magic("track", "runs").runs] == ["two"]
     assert first.run_id != second.run_id
+
+
+# -- issue #19 ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ('show "it\'s"', 'no run with id or name "it\'s"'),
+        ("show 'back\\slash'", "a name to search for cannot hold both kinds of quote nor a backslash"),
+        ("runs --last 0", "argument --last: 0 is out of range: give a whole number from 1"),
+        ("ui --port 99999", "argument --port: 99999 is out of range: give a port from 1 to 65535"),
+        ("start x -e " + "e" * 501, "a name of at most 500 characters"),
+        ("show " + "x" * 5000, "no run with id or name 'xxxxx"),
+    ],
+)
+def test_hardening_lines_are_one_line(ip, line, message):
+    with pytest.raises(UsageError, match=re.escape(message)) as info:
+        ip.run_line_magic("track", line)
+    assert type(info.value) is UsageError and "\n" not in str(info.value) and len(str(info.value)) < 300
+    assert not running_runs()
+
+
+def test_a_quote_in_a_run_name_cannot_change_the_query(training_data):
+    ip = training_data
+    ip.run_cell_magic("track", "y -e t19", "pass")
+    with pytest.raises(UsageError, match="no run with id or name"):  # it used to find run y
+        ip.run_line_magic("track", "show \"x' OR attributes.run_name = 'y\"")
+    ip.run_cell_magic("track", '"it\'s" -e t19', "pass")
+    assert ip.run_line_magic("track", 'show "it\'s"').name == "it's"
+
+
+def test_secret_looking_tag_keys_are_refused_like_params(training_data):
+    ip = training_data
+    ip.run_line_magic("track", "start tags -e t19s")
+    try:
+        with pytest.raises(UsageError, match="tag 'api_token' looks like a secret") as info:
+            ip.run_line_magic("track", "log tag api_token=hunter2")
+        assert "\n" not in str(info.value)
+        ip.run_line_magic("track", "log tag author=me")  # "auth" inside a word is no secret
+    finally:
+        ip.run_line_magic("track", "end")
+    with pytest.raises(UsageError, match="tag 'secret_key' looks like a secret"):
+        ip.run_cell_magic("track", "cell -e t19s --tag secret_key=hunter2", "ran = True")
+    assert "ran" not in ip.user_ns  # refused before the cell ran, and no run was made
+    runs = mlflow.search_runs(experiment_names=["t19s"], output_format="list")
+    assert [r.info.run_name for r in runs] == ["tags"] and runs[0].data.tags["author"] == "me"
+    assert all("hunter2" not in str(r.data.tags) for r in runs)

@@ -136,3 +136,15 @@ def test_server_that_cannot_start_reports_log_tail(tmp_path):
     assert "exited with code 3" in str(info.value)
     assert "bad config: port missing" in "\n".join(info.value._render_traceback_())
     assert servers.get("broken") is None
+
+
+def test_a_dead_kernels_run_is_swept_before_any_listing(ip, store, tmp_path, monkeypatch):
+    """Issue #19: with MLFLOW_TRACKING_URI set (even to a SQLite file) a dead kernel's RUNNING run was
+    swept only when this process started its next run; %track runs listed it as RUNNING meanwhile."""
+    if store == "embedded":
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'own.db'}")
+    ip.run_line_magic("track", "runs")  # this process has read the store: its one sweep is spent
+    died = run_python(KERNEL.format(name="orphan", then="os._exit(1)"), cwd=tmp_path)
+    assert died.returncode == 1 and "ready" in died.stdout, died.stderr
+    listed = ip.run_line_magic("track", "runs -e sweep").runs
+    assert [(r.name, r.status) for r in listed if r.name == "orphan"] == [("orphan", "KILLED")]

@@ -45,6 +45,27 @@ def lineage_of(view_names: list[str], config=None) -> list[dict]:
     return _lineage(parse_refs(view_names, config)[1], config=config)
 
 
+def entities(view: str, config=None):
+    """The entity keys and event times of a view's current version, as an entity DataFrame for
+    :func:`historical` (e.g. every application an outcome view holds): read from the services, so a
+    pipeline step needs no file another step wrote."""
+    import pandas as pd
+
+    from .repo import version_data
+
+    v = get_view(view, config)
+    fp = schema.view_fingerprint(v.tags)
+    path = version_data(view, fp, config) if fp else None
+    if path is None or not path.is_file():
+        raise UserInputError(f"feature view {view!r} was not registered from a DataFrame (%%feature VIEW --entity "
+                             "...): its rows are not kept; pass a DataFrame of keys and event times instead")  # fmt: skip
+    columns = [f.name for f in v.entity_columns] + [v.batch_source.timestamp_field]
+    df = pd.read_parquet(path, columns=columns)
+    ts = columns[-1]
+    df[ts] = pd.to_datetime(df[ts], utc=True)
+    return df
+
+
 def historical(refs: list[str], entity_df, config=None):
     """Point-in-time correct features for each (entity, timestamp) row of ``entity_df``."""
     import pandas as pd

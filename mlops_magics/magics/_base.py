@@ -19,7 +19,7 @@ from IPython.core.magic_arguments import argument, magic_arguments
 
 from ..config import get_config
 from ..display import Stored
-from ..errors import BackendError, UserInputError
+from ..errors import BackendError, UserInputError, one_line
 
 HELP = ("-h", "--help")
 
@@ -44,7 +44,10 @@ def friendly_errors(method):
 
 # -- reading a line -----------------------------------------------------------------------------------------
 def tokenize(line: str) -> list[str]:
-    """The one tokenizer of every magic: shell-like words (quotes group, ``\\`` escapes)."""
+    """The one tokenizer of every magic: shell-like words (quotes group, ``\\`` escapes). A NUL character
+    can name nothing (no file, no variable): refused here, once for every magic."""
+    if "\x00" in (line or ""):
+        raise UsageError(f"cannot read {line.strip()[:80]!r}: a line cannot hold a NUL character")
     try:
         return shlex.split(line or "", posix=True)
     except ValueError as exc:
@@ -53,16 +56,19 @@ def tokenize(line: str) -> list[str]:
 
 def parse_words(func, words: list[str], label: str):
     """Parse ``words`` with the parser IPython's ``@magic_arguments`` built for ``func``; ``-h``/``--help``
-    prints its usage and gives None. Errors are one line, with "did you mean" for a misspelt flag."""
+    prints its usage and gives None. Errors are one line, with "did you mean" for a misspelt flag; a bad
+    ``-o NAME`` is one too, before anything runs."""
     parser = func.parser
     if any(w in HELP for w in words):
         print(func.__doc__)  # the parser's help; for a magic, with its subcommands' usages
         return None
     try:
-        return parser.parse_args(words)
+        args = parser.parse_args(words)
     except UsageError as exc:
         message = " ".join(str(exc).split())
         raise UsageError(f"%{label}: {message}{_suggest(parser, message)}; type %{label} --help") from None
+    check_output(getattr(args, "output", None))  # a bad -o NAME is refused before anything runs
+    return args
 
 
 def _suggest(parser, message: str) -> str:
@@ -170,7 +176,7 @@ def finish(shell, name: str | None, result):
 def variable(shell, name: str, label: str):
     """The notebook variable ``name``, or a UsageError saying ``label`` names none."""
     if not name.isidentifier() or name not in shell.user_ns:
-        raise UsageError(f"{label}: no such variable in the notebook (give the name of a variable)")
+        raise UsageError(f"{one_line(label)}: no such variable in the notebook (give the name of a variable)")
     return shell.user_ns[name]
 
 
@@ -270,3 +276,5 @@ port = _ranged(int, 1, 65535, "a port")
 positive_int = _ranged(int, 1, 10**9, "a whole number")
 seconds = _ranged(float, 0.001, 7 * 86400, "seconds")
 share = _ranged(float, 0.0001, 1.0, "a share")
+replicas = _ranged(int, 0, 10_000, "a number of replicas")
+threshold = _ranged(float, 0.0, 1e9, "a threshold")

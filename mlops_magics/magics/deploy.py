@@ -16,6 +16,7 @@ from ._base import (
     parse_words,
     port,
     positive_int,
+    replicas,
     seconds,
     subcommand,
     table,
@@ -97,6 +98,12 @@ class DeployMagics(Magics):
         action="store_true",
         help="local: the server outlives this kernel (stop it with %%deploy stop)",
     )
+    @argument("--entity", help="serve by this entity key (e.g. applicant_id): the endpoint reads the model's features "
+              "from the online store")  # fmt: skip
+    @argument("--features", action="append", metavar="VIEW[:f1,f2]",
+              help="with --entity: the features to look up (default: those the model's run trained on)")  # fmt: skip
+    @argument("--missing", choices=["error", "null"], help="with --entity: an unknown id is a 404 (error, default) "
+              "or a row of nulls for the model (null)")  # fmt: skip
     @argument(
         "--input", metavar="VAR", help="for a model variable: features for its signature and input example"
     )
@@ -105,9 +112,12 @@ class DeployMagics(Magics):
     )
     @argument("--canary", metavar="[MODEL:]PERCENT", help="Seldon: an Experiment sending PERCENT to MODEL; "
               "KServe: canaryTrafficPercent for the new revision")  # fmt: skip
-    @argument("--replicas", type=int, help="how many replicas (Seldon replicas; KServe min = max)")
-    @argument("--min-replicas", type=int)
-    @argument("--max-replicas", type=int)
+    @argument("--replicas", type=replicas, help="how many replicas (Seldon replicas; KServe min = max)")
+    @argument("--min-replicas", type=replicas)
+    @argument("--max-replicas", type=replicas)
+    @argument("--apply", action="store_true", help="seldon/kserve: create or replace them in the cluster "
+              "(the pod's service account, else KUBECONFIG)")  # fmt: skip
+    @argument("--namespace", help="with --apply: the namespace (default: the service account's or context's)")
     @argument("-o", "--output", metavar="NAME", help="store the result (a deployment, or manifests)")
     @line_magic
     @friendly_errors
@@ -124,6 +134,7 @@ class DeployMagics(Magics):
             %deploy models:/credit-risk@champion --name credit-risk --target seldon --storage-uri s3://b/credit-risk
             %deploy models:/credit-risk@champion --name credit-risk --target seldon --storage-uri s3://b/cr --canary challenger:10
             %deploy models:/credit-risk@champion --name credit-risk --target kserve --storage-uri s3://b/credit-risk
+            %deploy models:/credit-risk@champion --name credit-risk --target seldon --storage-uri s3://b/cr --apply
 
         A local deployment runs MLServer from its own cached environment, is ready when the model's own
         endpoint answers and a smoke inference succeeds, logs every request in the server, and stops
@@ -145,12 +156,15 @@ class DeployMagics(Magics):
         if not args.name:
             raise UsageError("%deploy needs --name, e.g. --name credit-risk")
         options = {k: getattr(args, k) for k in ("port", "host", "max_batch_size", "max_batch_time", "timeout", "outputs",
-                                                 "storage_uri", "canary", "replicas", "min_replicas", "max_replicas")
+                                                 "storage_uri", "canary", "replicas", "min_replicas", "max_replicas",
+                                                 "entity", "features", "missing", "namespace")
                    if getattr(args, k) is not None}  # fmt: skip
         if args.no_batching:
             options["batching"] = False
         if args.detach:
             options["detach"] = True
+        if args.apply:
+            options["apply"] = True
         model, example = self._model(args.model), None
         if args.input:
             example = variable(self.shell, args.input, f"--input {args.input}")

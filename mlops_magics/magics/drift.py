@@ -20,11 +20,15 @@ from ._base import (
     split_list,
     subcommand,
     table,
+    threshold,
     toggle_server,
     tokenize,
 )
 
-FRAME = "a DataFrame variable, run:ID|last (its training features), or deployment:NAME (its logged requests)"
+FRAME = (
+    "a DataFrame variable, run:ID|last or models:/NAME@ALIAS (the training features), or deployment:NAME "
+    "(its logged requests)"
+)
 
 
 def _monitoring():
@@ -40,7 +44,9 @@ def _frame(shell, spec: str):
     if refs.is_ref(spec):
         return spec
     if not spec.isidentifier() or spec not in shell.user_ns:
-        raise UsageError(f"{spec!r} is neither a DataFrame variable, run:ID|last nor deployment:NAME")
+        raise UsageError(
+            f"{spec!r} is neither a DataFrame variable, run:ID|last, models:/NAME@ALIAS nor deployment:NAME"
+        )
     return shell.user_ns[spec]
 
 
@@ -105,7 +111,7 @@ class DriftMagics(Magics):
     @argument(
         "--stattest", help="Evidently's test for every column, e.g. ks, psi, wasserstein, jensenshannon"
     )
-    @argument("--threshold", type=float, help="the test's threshold")
+    @argument("--threshold", type=threshold, help="the test's threshold (0 or more)")
     @argument(
         "--drift-share", type=share, default=0.5, help="share of drifted columns that means dataset drift"
     )

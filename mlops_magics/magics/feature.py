@@ -167,6 +167,9 @@ class FeatureMagics(Magics):
         if not (args.entity and args.timestamp):
             raise UsageError("%%feature NAME needs --entity COLUMN and --timestamp COLUMN")
         from .. import durations
+        from ..features.frames import check_name
+
+        check_name(args.name)  # before the cell runs
 
         ttl = durations.parse(args.ttl, "--ttl", zero_is_none=True)
         value = run_cell_body(self.shell, cell)

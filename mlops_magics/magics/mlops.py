@@ -7,7 +7,18 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from ._base import HELP, dispatch, document, finish, friendly_errors, subcommand, table, tokenize
+from ..errors import one_line
+from ._base import (
+    HELP,
+    check_output,
+    dispatch,
+    document,
+    finish,
+    friendly_errors,
+    subcommand,
+    table,
+    tokenize,
+)
 
 
 @subcommand("mlops", "status")
@@ -52,12 +63,13 @@ def _click_params(command, prog: str, words: list[str]) -> tuple[dict | None, st
                 raise UsageError(f"{prog}: {flag} takes a variable name")
             output = words[i + 1]
             del words[i : i + 2]
+    check_output(output)
     try:
         return command.make_context(prog, words).params, output
     except click.exceptions.Exit:  # --help printed
         return None, output
     except click.ClickException as exc:
-        raise UsageError(f"{prog}: {exc.format_message()} (type {prog} --help)") from None
+        raise UsageError(f"{prog}: {one_line(exc.format_message())} (type {prog} --help)") from None
 
 
 def _pipeline(magics, name: str, words: list[str]):
@@ -77,7 +89,8 @@ def _pipeline(magics, name: str, words: list[str]):
         result = pipelines.run(p["target"], parse_overrides(p["parameters"]), engine=p["engine"],
                                progress=not p["no_progress"], parallel=p["parallel"], timeout=p["timeout"],
                                experiment=p["experiment"], compile_to=p["compile_to"], host=p["host"],
-                               base_image=p["base_image"])  # fmt: skip
+                               base_image=p["base_image"], env=list(p["env"]) or None,
+                               secrets=list(p["secrets"]) or None)  # fmt: skip
         failures = result.failures
     else:
         result = pipelines.reproduce(p["run_id"], rtol=p["rtol"], parallel=p["parallel"] or 1,

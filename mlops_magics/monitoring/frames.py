@@ -28,8 +28,8 @@ def resolve(spec, window: timedelta | None = None, config=None):
 
     if isinstance(spec, pd.DataFrame):
         return spec, {}
-    ref = refs.parse(spec, ("run", "deployment"))
-    if ref.kind == "run":
+    ref = refs.parse(spec, ("run", "deployment", "model"))
+    if ref.kind in ("run", "model"):  # a model's training data: that of the run that logged it
         from .training import training_features
 
         return training_features(ref.value, config)

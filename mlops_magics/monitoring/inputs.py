@@ -1,5 +1,6 @@
 """Inputs of a drift check: validated before Evidently runs (a raw KeyError or ZeroDivisionError from
-inside Evidently must never reach the user, Evidently #330, #701), and sampled above a size."""
+inside Evidently must never reach the user, Evidently #330, #701), and sampled above a size — rows
+above ``MLOps.drift_sample_rows``, columns above ``MLOps.drift_max_columns``."""
 
 from __future__ import annotations
 
@@ -12,6 +13,24 @@ def _kind(series) -> str:
     if pd.api.types.is_bool_dtype(series) or not pd.api.types.is_numeric_dtype(series):
         return "categorical"
     return "numerical"
+
+
+def named(frame, what: str):
+    """``frame`` with text column names, each once: Evidently finds columns by name, so an integer name
+    (a frame built from an array) fails deep inside it, and a repeated one is ambiguous."""
+    import pandas as pd
+
+    if not isinstance(frame, pd.DataFrame):
+        raise UserInputError(f"the {what} data must be a pandas DataFrame, got {type(frame).__name__}")
+    if not all(isinstance(c, str) for c in frame.columns):
+        frame = frame.set_axis([str(c) for c in frame.columns], axis=1)
+    repeated = list(dict.fromkeys(frame.columns[frame.columns.duplicated()]))
+    if repeated:
+        raise UserInputError(
+            f"the {what} data has more than one column named {', '.join(map(repr, repeated[:5]))}; "
+            "give every column its own name (e.g. df.columns = [...])"
+        )
+    return frame
 
 
 def check(reference, current, columns: list[str] | None = None, required: dict | None = None) -> list[str]:
@@ -52,13 +71,27 @@ def check(reference, current, columns: list[str] | None = None, required: dict |
     ]
     if mismatched:
         raise UserInputError(f"dtype mismatch between reference and current: {', '.join(mismatched)}")
-    empty = [f"{c} ({which})" for c in cols for which, f in (("reference", reference), ("current", current))
-             if f[c].isna().all()]  # fmt: skip
-    if empty:
+    if len(empty_columns(reference, current, cols)) == len(cols):
         raise UserInputError(
-            f"all-missing columns cannot be compared: {', '.join(empty)}; drop them with --columns"
+            f"every column to compare is empty (all missing) on one side: {', '.join(map(str, cols[:8]))}"
         )
     return cols
+
+
+def empty_columns(reference, current, cols: list[str]) -> dict[str, str]:
+    """{column: "reference" | "current" | "both"} for columns with no value at all on a side: reported,
+    not compared (Evidently cannot test an empty column)."""
+    out = {}
+    for c in cols:
+        sides = [which for which, f in (("reference", reference), ("current", current)) if f[c].isna().all()]
+        if sides:
+            out[c] = sides[0] if len(sides) == 1 else "both"
+    return out
+
+
+def missing_shares(frame, cols: list[str]) -> dict[str, float]:
+    """The share of missing values per column (None and NaN both count)."""
+    return {c: float(frame[c].isna().mean()) for c in cols}
 
 
 def harmonize(reference, current):
@@ -81,6 +114,19 @@ def harmonize(reference, current):
                     **{col: sides[i].astype("boolean").to_numpy(dtype="float64", na_value=float("nan"))}
                 )
     return frames[0], frames[1]
+
+
+def limit(columns: list[str], most: int, keep, seed: int = 0) -> tuple[list[str], int]:
+    """At most ``most`` of ``columns`` (0: all), drawn with a fixed seed, in their order; the ``keep``
+    columns always. (columns, how many there were)."""
+    if not most or len(columns) <= most:
+        return columns, len(columns)
+    import random
+
+    kept = [c for c in columns if c in keep]
+    others = [c for c in columns if c not in keep]
+    chosen = set(kept) | set(random.Random(seed).sample(others, max(most - len(kept), 0)))
+    return [c for c in columns if c in chosen], len(columns)
 
 
 def sample(frame, rows: int, seed: int = 0):

@@ -79,10 +79,11 @@ class DriftResult(Result):
         return [c.column for c in self.columns if c.drifted]
 
     def table(self) -> Table:
-        rows = [[c.column, c.kind if c.role == "feature" else f"{c.kind}, {c.role}", c.method, round(c.score, 6), c.threshold, "DRIFT" if c.drifted else "ok"]
+        rows = [[c.column, c.kind if c.role == "feature" else f"{c.kind}, {c.role}", c.method, round(c.score, 6), c.threshold,
+                 f"{c.missing_reference:.0%} -> {c.missing_current:.0%}", "DRIFT" if c.drifted else "ok"]
                 for c in self.columns]  # fmt: skip
         sparks = [sparkline(c.reference_sample, c.current_sample) for c in self.columns]
-        return Table(["column", "kind", "test", "score", "threshold", "verdict"], rows,
+        return Table(["column", "kind", "test", "score", "threshold", "missing", "verdict"], rows,
                      highlight=[i for i, c in enumerate(self.columns) if c.drifted],
                      html_column=("distribution (reference grey, current red)", sparks))  # fmt: skip
 

@@ -21,5 +21,9 @@ def log_to_run(result, run_id: str, config=None) -> None:
     tags = [
         RunTag(schema.LAST_DRIFT_CHECK, result.when),
         RunTag(schema.LAST_DRIFT_REPORT, result.report_path),
+        RunTag(schema.LAST_DRIFT_VERDICT, result.verdict),
+        RunTag(
+            schema.LAST_DRIFT_COLUMNS, ",".join(result.drifted)[:5000]
+        ),  # MLflow's tag value limit is 8000
     ]
     retry_locked(client(config).log_batch)(run_id, metrics=metrics, tags=tags)

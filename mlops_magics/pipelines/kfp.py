@@ -16,13 +16,14 @@ import time
 import uuid
 from pathlib import Path
 
+from .._version import __version__
 from ..errors import BackendError, UserInputError
 from .engines import Engine
 from .results import PipelineResult
 from .spec import Pipeline, load
 
 KFP_TYPES = {str: "str", bool: "bool", int: "int", float: "float", list: "list", dict: "dict"}
-DEFAULT_IMAGE = "python:3.11"
+DEFAULT_IMAGE = f"mlops-magics:{__version__}"  # built from the repository's Dockerfile (mlops-magics image)
 
 
 def _ident(name: str) -> str:
@@ -58,14 +59,81 @@ def check_local(pipeline: Pipeline) -> None:
 
 
 def _flows(pipeline: Pipeline, overrides: dict, step: str, key: str) -> bool:
-    """Whether step ``step`` takes ``key`` from the pipeline's inputs (not fixed for that step)."""
+    """Whether step ``step`` takes ``key`` from the pipeline's shared inputs (not fixed for that step)."""
     return (key in pipeline.steps[step].declared and key not in pipeline.steps[step].parameters
             and f"{step}.{key}" not in overrides)  # fmt: skip
 
 
+def _input(step: str, key: str) -> str:
+    """The pipeline input of a parameter fixed for one step: ``train.C`` -> ``train__C``."""
+    return re.sub(r"\W", "_", step) + "__" + key
+
+
+SETTINGS = ("MLOPS_SERVER", "MLFLOW_TRACKING_URI", "MLOPS_ONLINE_STORE")
+SECRET_NAME = re.compile(r"(?i)token|secret|password|passwd|key|credential")
+
+
+def settings(env: dict | list | None = None, config=None) -> dict[str, str]:
+    """The settings every component gets as pipeline inputs (defaults: this process's), never secrets;
+    ``env``: more of them, as a dict or ``["NAME=VALUE", ...]``."""
+    from ..config import get_config
+
+    config = config or get_config()
+    out = {"MLOPS_SERVER": config.server, "MLFLOW_TRACKING_URI": config.tracking_uri or "",
+           "MLOPS_ONLINE_STORE": config.online_store}  # fmt: skip
+    if env is not None and not isinstance(env, dict):  # ["NAME=VALUE", ...] from --env
+        pairs = [str(item).partition("=") for item in env]
+        bad = [n + eq + v for n, eq, v in pairs if not (n and eq)]
+        if bad:
+            raise UserInputError(
+                f"--env {bad[0]!r}: type NAME=VALUE, e.g. --env MLOPS_ONLINE_STORE=redis://host:6379"
+            )
+        env = {n: v for n, _, v in pairs}
+    for name, value in (env or {}).items():
+        if not re.fullmatch(r"[A-Z_][A-Z0-9_]*", name):
+            raise UserInputError(
+                f"--env {name}: an environment variable name is upper-case letters, digits and _"
+            )
+        if SECRET_NAME.search(name):
+            raise UserInputError(f"--env {name}: looks like a secret, which would be written into the pipeline in "
+                                 f"clear; use --secret {name}=SECRET_NAME:KEY (a Kubernetes secret)")  # fmt: skip
+        out[name] = value
+    return out
+
+
+def parse_secrets(specs) -> dict[str, tuple[str, str]]:
+    """``["MLOPS_TOKEN=team-token:token"]`` -> {"MLOPS_TOKEN": ("team-token", "token")}: Kubernetes secret
+    references, resolved in the cluster; the value itself never enters the compiled file."""
+    out = {}
+    for spec in specs or ():
+        env, eq, ref = str(spec).partition("=")
+        name, colon, key = ref.partition(":")
+        if not (eq and colon and env and name and key):
+            raise UserInputError(
+                f"--secret {spec!r}: type ENV=SECRET_NAME:KEY, e.g. --secret MLOPS_TOKEN=team-token:token"
+            )
+        out[env] = (name, key)
+    return out
+
+
+def _ours(image: str) -> bool:
+    """Whether ``image`` is built from the repository's Dockerfile (``[REGISTRY/]mlops-magics:TAG``): it
+    holds papermill, kfp and the locked stack, so a step installs nothing when it starts."""
+    return image.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0] == "mlops-magics"
+
+
+def _arg(name: str) -> str:
+    return "env_" + name.lower()
+
+
 def source(pipeline: Pipeline, overrides: dict, inputs: dict[str, Path], *, local: bool,
-           base_image: str | None = None) -> str:  # fmt: skip
-    """The Python module that defines the KFP pipeline; ``inputs``: the prepared notebook per step."""
+           base_image: str | None = None, env: dict | None = None, secrets: dict | None = None) -> str:  # fmt: skip
+    """The Python module that defines the KFP pipeline; ``inputs``: the prepared notebook per step.
+
+    Every parameter of every step is a pipeline input: shared ones by their name, those fixed for one
+    step as ``STEP__NAME``; the workspace settings too (``env_mlops_server``, ...). A step with side
+    effects (``cache: false``, the default for steps that track, register, deploy or save) is never
+    answered from Kubeflow's cache."""
     from importlib.metadata import version
 
     from .local import absolute_paths
@@ -73,35 +141,47 @@ def source(pipeline: Pipeline, overrides: dict, inputs: dict[str, Path], *, loca
     step_params = pipeline.step_parameters(overrides)
     if local:  # a step runs in a temporary folder: paths the user gave must not be relative
         step_params = absolute_paths(step_params, Path.cwd())
+    for name in pipeline.order():  # the notebook's own defaults too: a run on the cluster can change them
+        defaults = {k: v for k, v in pipeline.steps[name].declared.items()
+                    if type(v) in KFP_TYPES and not (isinstance(v, str) and "\n" in v)}  # fmt: skip
+        step_params[name] = {**defaults, **step_params[name]}
     flow = {**pipeline.parameters, **{k: v for k, v in overrides.items() if "." not in k}}
     for key in flow:  # a pipeline input has the value (and type) a step receiving it gets
         flow[key] = next((step_params[s][key] for s in pipeline.order() if _flows(pipeline, overrides, s, key)),
                          flow[key])  # fmt: skip
         _type(key, flow[key], "pipeline")
+    fixed = {_input(s, k): v for s in pipeline.order() for k, v in step_params[s].items()
+             if not (k in flow and _flows(pipeline, overrides, s, k))}  # fmt: skip
+    env_inputs = {_arg(k): v for k, v in settings(env).items()}
+    secrets = secrets or {}
     lines = [
         f"# Generated by mlops-magics from {pipeline.source.name}: one KFP component per notebook step.",
         "from kfp import dsl",
+        *(["from kfp import kubernetes"] if secrets else []),
         "",
     ]
     calls = []
     for name in pipeline.order():
         step = pipeline.steps[name]
         values = step_params[name]
-        args = [f"{k}: {_type(k, v, f'step {name}')}" for k, v in values.items()]
-        if local:
-            packages = []
+        args = [f"{k}: {_type(k, v, f'step {name}')}" for k, v in values.items()] + [
+            f"{a}: str" for a in env_inputs
+        ]
+        image = step.image or base_image or DEFAULT_IMAGE
+        ours = _ours(image)
+        if local or ours:  # the project's image holds the stack; kfp.local runs this interpreter
+            packages = list(step.packages)
         else:
             packages = [
                 f"papermill=={version('papermill')}",
                 f"ipykernel=={version('ipykernel')}",
                 *step.packages,
             ]
-        image = step.image or base_image or DEFAULT_IMAGE
         timeout = repr(step.timeout) if step.timeout else "None"
         lines += [
             "",
             f"@dsl.component(base_image={image!r}, packages_to_install={packages!r},",
-            f"               install_kfp_package={not local}, embedded_artifact_path={str(inputs[name])!r})",
+            f"               install_kfp_package={not (local or ours)}, embedded_artifact_path={str(inputs[name])!r})",
             f"def {_ident(name)}(notebook: dsl.EmbeddedInput[dsl.Artifact], output_notebook: dsl.Output[dsl.Artifact]"
             + "".join(f", {a}" for a in args)
             + "):",
@@ -112,6 +192,15 @@ def source(pipeline: Pipeline, overrides: dict, inputs: dict[str, Path], *, loca
             "",
             "    import papermill as pm",
             "",
+            "    for variable, value in ("
+            + "".join(f"({k!r}, {a}), " for k, a in zip(settings(env), env_inputs))
+            + "):",
+            "        if value:  # the workspace's settings reach the kernel",
+            "            os.environ[variable] = value",
+            "    if os.environ.get('MLOPS_SERVER'):  # the team's services hold the state: a home of its own",
+            "        os.environ['HOME'] = tempfile.mkdtemp(prefix='mlops-step-')",
+            "        os.environ['XDG_CACHE_HOME'] = os.path.join(os.environ['HOME'], '.cache')",
+            "        os.environ.pop('MLOPS_HOME', None)",
             "    parameters = {" + ", ".join(f"{k!r}: {k}" for k in values) + "}",
             "    path = notebook.path",
             "    if os.path.isdir(path):",
@@ -125,32 +214,45 @@ def source(pipeline: Pipeline, overrides: dict, inputs: dict[str, Path], *, loca
             "        if os.path.exists(out):  # kept even when a cell failed",
             "            shutil.copyfile(out, output_notebook.path)",
         ]
-        flows = {k for k in values if k in flow and _flows(pipeline, overrides, name, k)}
-        call_args = ", ".join(f"{k}={k}" if k in flows else f"{k}={values[k]!r}" for k in values)
-        call = f"    {_ident(name)}_task = {_ident(name)}({call_args})"
+        call_args = [f"{k}={k}" if k in flow and _flows(pipeline, overrides, name, k) else f"{k}={_input(name, k)}"
+                     for k in values] + [f"{a}={a}" for a in env_inputs]  # fmt: skip
+        task = f"{_ident(name)}_task"
+        call = f"    {task} = {_ident(name)}({', '.join(call_args)})"
         if step.needs:
             call += ".after(" + ", ".join(f"{_ident(n)}_task" for n in step.needs) + ")"
         calls.append(call)
         if not local:  # kfp.local warns that it ignores these
-            calls.append(f"    {_ident(name)}_task.set_display_name({name!r})")
+            calls.append(f"    {task}.set_display_name({name!r})")
+            calls.append(
+                f"    {task}.set_caching_options({step.cache})  # {'no side effects' if step.cache else 'side effects: never cached'}"
+            )
+            for variable, (secret, key) in secrets.items():
+                calls.append(
+                    f"    kubernetes.use_secret_as_env({task}, secret_name={secret!r}, secret_key_to_env={{{key!r}: {variable!r}}})"
+                )
         if step.gpu and not local:
             calls.append(
-                f"    {_ident(name)}_task.set_accelerator_type('nvidia.com/gpu').set_accelerator_limit({step.gpu})"
+                f"    {task}.set_accelerator_type('nvidia.com/gpu').set_accelerator_limit({step.gpu})"
             )
-    signature = ", ".join(f"{k}: {KFP_TYPES[type(v)]} = {v!r}" for k, v in flow.items())
+    inputs_all = {**flow, **fixed}
+    signature = ", ".join([f"{k}: {_type(k, v, 'pipeline')} = {v!r}" for k, v in inputs_all.items()]
+                          + [f"{a}: str = {v!r}" for a, v in env_inputs.items()])  # fmt: skip
     kfp_name = re.sub(r"[^a-z0-9-]", "-", pipeline.name.lower()).strip("-") or "pipeline"
     lines += ["", "", f"@dsl.pipeline(name={kfp_name!r}, description={f'mlops-magics pipeline {pipeline.name}'!r})",
               f"def pipeline({signature}):", *calls, ""]  # fmt: skip
     return "\n".join(lines)
 
 
-def build(pipeline: Pipeline, overrides: dict, folder: Path, *, local: bool, base_image: str | None = None):
+def build(pipeline: Pipeline, overrides: dict, folder: Path, *, local: bool, base_image: str | None = None,
+          env: dict | None = None, secrets: dict | None = None):  # fmt: skip
     """Write ``pipeline_kfp.py`` into ``folder`` and import it; returns the module."""
     from .local import prepare
 
     _, inputs = prepare(pipeline, overrides, folder)  # parameters cells tagged, as papermill wants
     path = folder / "pipeline_kfp.py"
-    path.write_text(source(pipeline, overrides, inputs, local=local, base_image=base_image))
+    path.write_text(
+        source(pipeline, overrides, inputs, local=local, base_image=base_image, env=env, secrets=secrets)
+    )
     name = f"mlops_kfp_{uuid.uuid4().hex[:8]}"
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
@@ -174,13 +276,13 @@ def _folder(pipeline: Pipeline, config=None) -> Path:
     from ..workspace import current
 
     ws = current(config).ensure()
-    return ws.pipelines_dir / f"{pipeline.name}-kfp-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    return ws.pipeline_run_dir(pipeline.name, "kfp")
 
 
 class KfpEngine(Engine):
     name = "kfp"
     description = "compile for Kubeflow Pipelines (--compile FILE.yaml) and submit (--host URL)"
-    options = ("compile_to", "host", "base_image", "experiment")
+    options = ("compile_to", "host", "base_image", "experiment", "env", "secrets")
 
     def run(self, target, params: dict, *, progress: bool = True, log=print, config=None, **options):
         return compile_and_submit(target, params, log=log, config=config, **options)
@@ -189,14 +291,14 @@ class KfpEngine(Engine):
 class KfpLocalEngine(Engine):
     name = "kfp-local"
     description = "the compiled pipeline run by kfp.local on this machine"
-    options = ("compile_to",)
+    options = ("compile_to", "env")
 
     def run(self, target, params: dict, *, progress: bool = True, log=print, config=None, **options):
         return run_local(target, params, log=log, config=config, **options)
 
 
 def compile_and_submit(target, overrides: dict | None, *, compile_to=None, host=None, base_image=None,
-                       experiment=None, log=print, config=None) -> PipelineResult:  # fmt: skip
+                       experiment=None, env=None, secrets=None, log=print, config=None) -> PipelineResult:  # fmt: skip
     """Compile to IR YAML (``compile_to``, else into the run folder) and, with ``host``, submit it."""
     if not (compile_to or host):
         raise UserInputError(
@@ -205,7 +307,8 @@ def compile_and_submit(target, overrides: dict | None, *, compile_to=None, host=
     pipeline = load(target)
     overrides = dict(overrides or {})
     folder = _folder(pipeline, config)
-    module = build(pipeline, overrides, folder, local=False, base_image=base_image)
+    module = build(pipeline, overrides, folder, local=False, base_image=base_image, env=env,
+                   secrets=parse_secrets(secrets))  # fmt: skip
     path = compile_to_file(module, Path(compile_to) if compile_to else folder / "pipeline.kfp.yaml")
     log(
         f"compiled {pipeline.name} ({len(pipeline.steps)} steps) to {path}; pipeline source {folder / 'pipeline_kfp.py'}"
@@ -236,7 +339,7 @@ def compile_and_submit(target, overrides: dict | None, *, compile_to=None, host=
     return result
 
 
-def run_local(target, overrides: dict | None, *, compile_to=None, config=None, log=print):
+def run_local(target, overrides: dict | None, *, compile_to=None, env=None, config=None, log=print):
     """Run the compiled pipeline with ``kfp.local`` (SubprocessRunner, this interpreter)."""
     from .step import StepOutcome
 
@@ -244,7 +347,7 @@ def run_local(target, overrides: dict | None, *, compile_to=None, config=None, l
     check_local(pipeline)
     overrides = dict(overrides or {})
     folder = _folder(pipeline, config)
-    module = build(pipeline, overrides, folder, local=True)
+    module = build(pipeline, overrides, folder, local=True, env=env)
     if compile_to:
         compile_to_file(module, Path(compile_to))
     from kfp import local
@@ -255,8 +358,11 @@ def run_local(target, overrides: dict | None, *, compile_to=None, config=None, l
     root = folder / "outputs"
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root), raise_on_error=False)
     started = time.perf_counter()
+    from ..config import get_config
+
+    shared = {} if (config or get_config()).server else {"MLOPS_HOME": str(current(config).ensure().root)}
     try:
-        with environ(MLOPS_HOME=str(current(config).ensure().root)):  # the steps share this workspace
+        with environ(**shared):  # embedded: the steps share this workspace; a team's: only its services
             module.pipeline()
     except Exception as exc:
         raise BackendError("kfp.local pipeline run", exc) from exc

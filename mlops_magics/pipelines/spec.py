@@ -12,19 +12,56 @@ steps:
     parameters: {C: 0.5}   # this step only
     timeout: 600           # seconds per cell
 ```
+
+The file is checked against :data:`FILE_SCHEMA` (JSON Schema, with ``jsonschema``) before anything runs;
+a mistake is one line naming the field, e.g. ``pipeline.yaml: steps.train.gpu: 'lots' is not of type
+'integer'``. A step's notebook must lie in the pipeline's folder (or below it).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from pathlib import Path
 
-from ..errors import UserInputError
+from ..errors import UserInputError, shown
 from . import params as P
 
-STEP_KEYS = {"notebook", "needs", "parameters", "timeout", "image", "packages", "gpu"}
-NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,99}$")  # a step's name also names its output notebook
+_STRINGS = {"type": "array", "items": {"type": "string"}}
+STEP_SCHEMA = {
+    "type": "object",
+    "required": ["notebook"],
+    "additionalProperties": False,
+    "properties": {
+        "notebook": {"type": "string", "minLength": 1, "maxLength": 4000},
+        "needs": {"anyOf": [{"type": "string"}, _STRINGS]},
+        "parameters": {"type": "object", "propertyNames": {"type": "string"}},
+        "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 7 * 86400},
+        "image": {"type": "string", "minLength": 1},
+        "packages": _STRINGS,
+        "gpu": {"type": "integer", "minimum": 0, "maximum": 64},
+        "cache": {"type": "boolean"},
+    },
+}
+FILE_SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "required": ["steps"],
+    "additionalProperties": False,
+    "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": 100},  # any text: folders take a safe form
+        "description": {"type": "string"},
+        "parameters": {"type": "object", "propertyNames": {"type": "string"}},
+        "steps": {
+            "type": "object",
+            "minProperties": 1,
+            "propertyNames": {"type": "string", "pattern": NAME.pattern},
+            "additionalProperties": {"anyOf": [{"type": "string", "minLength": 1}, STEP_SCHEMA]},
+        },
+    },
+}
 
 
 @dataclasses.dataclass
@@ -38,6 +75,7 @@ class Step:
     packages: list[str] = dataclasses.field(default_factory=list)
     gpu: int = 0
     declared: dict = dataclasses.field(default_factory=dict)  # the notebook's own defaults
+    cache: bool = True  # whether Kubeflow may answer the step from its cache (off for side effects)
 
 
 @dataclasses.dataclass
@@ -90,57 +128,95 @@ class Pipeline:
         return out
 
 
+_HINTS = {  # what a field takes, where JSON Schema could only say "not valid under any of the given schemas"
+    "needs": "give a step name or a list of step names, e.g. needs: [features]",
+    "step": "give a notebook file, or a mapping with notebook: FILE.ipynb",
+    "key": "a step name: letters, digits, - or _, starting with a letter, at most 100 characters",
+}
+
+
+def validate(doc, filename: str) -> None:
+    """``doc`` against :data:`FILE_SCHEMA`; the most relevant mistake as one line, with its field path."""
+    import jsonschema
+    from jsonschema.exceptions import best_match
+
+    error = best_match(jsonschema.Draft202012Validator(FILE_SCHEMA).iter_errors(doc))
+    if error is None:
+        return
+    path = [str(p) for p in error.absolute_path]
+    where = ".".join(path) or "the file"
+    if "propertyNames" in error.absolute_schema_path:  # a key itself is wrong
+        what = _HINTS["key"] if path == ["steps"] else "a parameter name is text"
+        message = f"{shown(error.instance)} is not allowed as a key ({what})"
+    elif error.validator == "anyOf":
+        message = f"{shown(error.instance)}: " + _HINTS["needs" if path[-1:] == ["needs"] else "step"]
+    else:
+        message = " ".join(error.message.split())
+        message = message if len(message) <= 200 else message[:196] + " ..."
+    raise UserInputError(f"{filename}: {where}: {message}")
+
+
+def _is_file(path: Path, what: str) -> bool:
+    try:
+        return path.is_file()
+    except OSError as exc:  # a name too long for the file system, ...
+        raise UserInputError(f"{what} {shown(str(path))}: {exc.strerror or exc}") from None
+
+
 def load(path: str | Path) -> Pipeline:
     """A pipeline file (``.yaml``/``.yml``) or a single notebook (a pipeline of one step)."""
+    if "\x00" in str(path):
+        raise UserInputError(f"{shown(str(path))}: a file name cannot hold a NUL character")
     path = Path(path).resolve()
     if path.suffix == ".ipynb":
-        name = re.sub(r"[^A-Za-z0-9_-]", "_", path.stem)
-        step = _step(name if NAME.match(name) else "notebook", {"notebook": path.name}, path.parent)
+        if not _is_file(path, "notebook"):
+            raise UserInputError(f"no notebook at {shown(str(path), 200)}")
+        name = re.sub(r"[^A-Za-z0-9_-]", "_", path.stem)[:100]
+        step = _step(
+            name if NAME.match(name) else "notebook", {"notebook": path.name}, path.parent, path.name
+        )
         return Pipeline(name=path.stem, source=path, steps={step.name: step})
     if path.suffix not in (".yaml", ".yml"):
-        raise UserInputError(f"{path.name}: give a notebook (.ipynb) or a pipeline file (.yaml)")
-    if not path.is_file():
-        raise UserInputError(f"no pipeline file at {path}")
+        raise UserInputError(f"{shown(path.name)}: give a notebook (.ipynb) or a pipeline file (.yaml)")
+    if not _is_file(path, "pipeline file"):
+        raise UserInputError(f"no pipeline file at {shown(str(path), 200)}")
     import yaml
 
     try:
         doc = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise UserInputError(f"{path.name} is not valid YAML: {str(exc).splitlines()[0]}") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("steps"), dict) or not doc["steps"]:
+    if not isinstance(doc, dict) or "steps" not in doc:
         raise UserInputError(f"{path.name}: expected a mapping with 'steps:' (step name -> notebook, needs)")
-    unknown = set(doc) - {"name", "description", "parameters", "steps"}
-    if unknown:
-        raise UserInputError(f"{path.name}: unknown keys {', '.join(sorted(unknown))}")
+    validate(doc, path.name)
     steps = {}
     for name, body in doc["steps"].items():
-        if not isinstance(name, str) or not NAME.match(name):
-            raise UserInputError(f"{path.name}: step name {name!r} must be letters, digits, - or _")
-        if isinstance(body, str):
-            body = {"notebook": body}
-        steps[name] = _step(name, body, path.parent)
+        steps[name] = _step(
+            name, {"notebook": body} if isinstance(body, str) else body, path.parent, path.name
+        )
     for step in steps.values():
         missing = [n for n in step.needs if n not in steps]
         if missing:
             raise UserInputError(f"step {step.name} needs {', '.join(missing)}, which is not a step")
-    pipeline = Pipeline(
-        name=str(doc.get("name") or path.stem), source=path, steps=steps,
-        parameters=dict(doc.get("parameters") or {}),
-    )  # fmt: skip
+    pipeline = Pipeline(name=str(doc.get("name") or path.stem), source=path, steps=steps,
+                        parameters=dict(doc.get("parameters") or {}))  # fmt: skip
     pipeline.order()  # refuse cycles now
     return pipeline
 
 
-def _step(name: str, body, base: Path) -> Step:
-    if not isinstance(body, dict) or "notebook" not in body:
-        raise UserInputError(f"step {name}: expected 'notebook: FILE.ipynb'")
-    unknown = set(body) - STEP_KEYS
-    if unknown:
-        raise UserInputError(f"step {name}: unknown keys {', '.join(sorted(unknown))}")
-    nb_path = (base / body["notebook"]).resolve()
+def _step(name: str, body: dict, base: Path, filename: str) -> Step:
+    """A step of a validated file; its notebook must lie in the pipeline's folder (a file that reaches
+    elsewhere with ``../`` would run code the pipeline's folder does not hold)."""
+    nb_path = Path(os.path.normpath(base / body["notebook"]))
+    if not nb_path.is_relative_to(base):
+        raise UserInputError(f"{filename}: steps.{name}.notebook: {shown(body['notebook'])} lies outside the "
+                             f"pipeline's folder {base}; keep the notebooks beside the pipeline file")  # fmt: skip
+    if not _is_file(nb_path, f"{filename}: steps.{name}.notebook"):
+        raise UserInputError(f"{filename}: steps.{name}.notebook: no notebook at {shown(str(nb_path), 200)}")
     needs = body.get("needs") or []
     needs = [needs] if isinstance(needs, str) else list(needs)
-    declared = P.defaults(P.load(nb_path))
+    notebook = P.load(nb_path)
+    declared = P.defaults(notebook)
     fixed = dict(body.get("parameters") or {})
     for key in fixed:
         if key not in declared:
@@ -148,5 +224,23 @@ def _step(name: str, body, base: Path) -> Step:
     return Step(
         name=name, notebook=nb_path, needs=needs, parameters=fixed, timeout=body.get("timeout"),
         image=body.get("image"), packages=list(body.get("packages") or []), gpu=int(body.get("gpu") or 0),
-        declared=declared,
+        declared=declared, cache=body.get("cache", not side_effects(notebook)),
     )  # fmt: skip
+
+
+# what a step does outside its own outputs: tracking, registering, features, serving, saving checks
+SIDE_EFFECTS = re.compile(
+    r"^\s*(%%track|%track\s+(start|log|end|register)|%%feature|%feature\s+(materialize|delete)|%deploy\b|"
+    r"%drift\b.*--save|%drift\s+watch|%mlops\s+(run|reproduce|init))",
+    re.M,
+)
+
+
+def side_effects(notebook) -> list[str]:
+    """The lines of a notebook whose effects live outside its outputs (a cached answer would skip them)."""
+    return [
+        m.group(0).strip()
+        for c in notebook.cells
+        if c.cell_type == "code"
+        for m in SIDE_EFFECTS.finditer(c.source)
+    ]

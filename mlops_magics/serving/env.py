@@ -20,6 +20,20 @@ from pathlib import Path
 from ..errors import BackendError
 
 MLSERVER = ("mlserver==1.7.1", "mlserver-mlflow==1.7.1")
+# Feast's online read path installs beside MLServer when uv keeps MLServer's web stack (FACTS.md):
+# current Feast asks for starlette 1.x, which only its feature *server* needs.
+FEAST_OVERRIDES = ("starlette<0.47", "fastapi<0.116")
+
+
+def lookup_requirements(online_store: str = "") -> list[str]:
+    """What a deployment keyed by entity needs besides the model's own requirements: this environment's
+    Feast (and its Redis client when the online store is Redis), so both read the store the same way."""
+    from importlib.metadata import version
+
+    reqs = [f"feast=={version('feast')}"]
+    if online_store.startswith(("redis://", "rediss://")):
+        reqs.append(f"redis=={version('redis')}")
+    return reqs
 
 
 def cache_dir() -> Path:
@@ -68,8 +82,13 @@ def ensure_env(requirements: list[str], log=print) -> Path:
         python = str(target / "bin" / "python")
         try:  # built in place: a venv's scripts name their interpreter by absolute path
             _run([_uv(), "venv", "-q", "--python", sys.executable, str(target)], "uv venv")
+            overrides = []
+            if any(r.startswith("feast") for r in requirements):
+                path = target.with_name(target.name + ".overrides.txt")
+                path.write_text("\n".join(FEAST_OVERRIDES) + "\n")
+                overrides = ["--override", str(path)]
             _run(
-                [_uv(), "pip", "install", "-q", "--python", python, *MLSERVER, *requirements],
+                [_uv(), "pip", "install", "-q", "--python", python, *MLSERVER, *requirements, *overrides],
                 "uv pip install",
             )
         except BackendError:

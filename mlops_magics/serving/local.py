@@ -26,9 +26,9 @@ from ..workspace import current
 from . import v2
 from .client import predict
 from .deployments import forget, get, list_deployments, logs, request_log, server_name, stop, stop_all, write
-from .env import ensure_env, requirements_of
+from .env import ensure_env, lookup_requirements, requirements_of
 from .manifests import check_k8s_name
-from .models import resolve_model
+from .models import model_inputs, resolve_model
 from .results import Deployment
 from .target import Target
 
@@ -44,6 +44,7 @@ __all__ = [
     "stop_all",
 ]
 RUNTIME = "mlops_magics_runtime.LoggingMLflowRuntime"
+ENTITY_RUNTIME = "mlops_magics_entity.EntityMLflowRuntime"
 OUTPUTS = ("prediction", "proba")
 
 
@@ -51,7 +52,7 @@ class LocalTarget(Target):
     name = "local"
     description = "an MLServer endpoint on this machine (V2 protocol)"
     options = ("port", "host", "batching", "timeout", "max_batch_size", "max_batch_time", "log_requests", "outputs",
-               "detach")  # fmt: skip
+               "detach", "entity", "features", "missing")  # fmt: skip
 
     def deploy(self, model_uri: str, name: str, *, config=None, log=print, **options) -> Deployment:
         return deploy(model_uri, name, config=config, log=log, **options)
@@ -69,15 +70,17 @@ def _example(model_dir: Path):
     return None
 
 
-def _signature(model_dir: Path) -> list[dict]:
-    """The model's input columns: [{"name", "type", "required"}] (empty when it has no column signature)."""
-    from mlflow.models import Model
+def _entity_example(lookup, config=None):
+    """One id the store holds (the first of the first view's data), for the smoke inference."""
+    import pandas as pd
 
-    sig = Model.load(str(model_dir)).signature
-    if sig is None or sig.inputs.is_tensor_spec() or not sig.inputs.has_input_names():
-        return []
-    return [{"name": c.name, "type": getattr(c.type, "name", str(c.type)), "required": c.required}
-            for c in sig.inputs.inputs]  # fmt: skip
+    from ..features import get_view
+    from ..features.repo import version_data
+
+    view = get_view(lookup.views[0]["view"], config)
+    path = version_data(view.name, schema.view_fingerprint(view.tags), config)
+    ids = pd.read_parquet(path, columns=[lookup.entity])[lookup.entity].head(1)
+    return ids.to_frame()
 
 
 def _outputs(outputs) -> list[str]:
@@ -92,8 +95,13 @@ def _outputs(outputs) -> list[str]:
 
 def deploy(model_uri: str, name: str, port: int | None = None, host: str | None = None, batching: bool = True,
            max_batch_size: int = 32, max_batch_time: float = 0.01, timeout: float = 180, log=print,
-           log_requests: bool = True, outputs=None, detach: bool = False, config=None) -> Deployment:  # fmt: skip
-    """Serve ``model_uri`` as ``name`` with MLServer on this machine; see the module's docstring."""
+           log_requests: bool = True, outputs=None, detach: bool = False, entity: str | None = None,
+           features: list[str] | None = None, missing: str = "error", config=None) -> Deployment:  # fmt: skip
+    """Serve ``model_uri`` as ``name`` with MLServer on this machine; see the module's docstring.
+
+    ``entity``: the endpoint takes this entity key instead of the features and reads them from the online
+    store (serving/entity.py); ``features`` (``VIEW:f1,f2``) overrides the run's lineage; ``missing``:
+    ``error`` (404 for unknown ids) or ``null``."""
     import mlflow
 
     config = config or get_config()
@@ -135,24 +143,36 @@ def deploy(model_uri: str, name: str, port: int | None = None, host: str | None 
         raise UserInputError(
             f"{model_uri} holds no MLflow model (no MLmodel file); log one with %%track ... --model VAR"
         )
-    env = ensure_env(requirements_of(folder / "model"), log=log)
+    inputs, requirements, lookup = (
+        model_inputs(str(folder / "model"), config),
+        requirements_of(folder / "model"),
+        None,
+    )
+    if entity:
+        from .entity import plan
+
+        lookup = plan(model.run_id, inputs, entity, features, missing, config)
+        requirements = sorted({*requirements, *lookup_requirements(config.online_store)})
+    elif features:
+        raise UserInputError("--features goes with --entity: it names what the endpoint looks up for each id")
+    env = ensure_env(requirements, log=log)
     port = port or servers.free_port(host)
     request_log_path = folder / "requests.jsonl"
     runtime = folder / "mlops_magics_runtime.py"
     shutil.copy(Path(__file__).with_name("mlserver_runtime.py"), runtime)
+    shutil.copy(Path(__file__).with_name("mlserver_entity.py"), folder / "mlops_magics_entity.py")
     settings = {"debug": False, "host": host, "http_port": port, "grpc_port": servers.free_port(host),
                 "metrics_port": servers.free_port(host), "parallel_workers": 0, "load_models_at_startup": False}  # fmt: skip
     extra = {"outputs": wanted, **({"request_log": str(request_log_path)} if log_requests else {})}
-    model_settings = {
-        "name": name,
-        "implementation": RUNTIME,
-        "parameters": {"uri": "./model", "extra": extra},
-    }
+    if lookup is not None:
+        extra["lookup"] = lookup.settings()
+    model_settings = {"name": name, "implementation": ENTITY_RUNTIME if lookup else RUNTIME,
+                      "parameters": {"uri": "./model", "extra": extra}}  # fmt: skip
     if batching:
         model_settings.update(max_batch_size=max_batch_size, max_batch_time=max_batch_time)
     (folder / "settings.json").write_text(json.dumps(settings, indent=2))
     (folder / "model-settings.json").write_text(json.dumps(model_settings, indent=2))
-    example = _example(folder / "model")
+    example = _example(folder / "model") if lookup is None else _entity_example(lookup, config)
     if example is not None:  # a real request to copy: curl ... -d @example-request.json
         (folder / "example-request.json").write_text(json.dumps(v2.encode(example.head(1))))
     log_path = folder / "server.log"
@@ -160,9 +180,12 @@ def deploy(model_uri: str, name: str, port: int | None = None, host: str | None 
         name=name, model_uri=model_uri, run_id=model.run_id, url="", host=host, port=port, pid=0, pid_started=0.0,
         folder=str(folder), log=str(log_path), request_log=str(request_log_path), status="STARTING",
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"), owner_pid=os.getpid(),
-        owner_started=procs.start_time(os.getpid()), detached=detach, inputs=_signature(folder / "model"),
+        owner_started=procs.start_time(os.getpid()), detached=detach,
+        inputs=inputs if lookup is None else [{"name": lookup.entity, "type": lookup.entity_type, "required": True}],
         extra={"batching": batching, "max_batch_size": max_batch_size, "max_batch_time": max_batch_time},
     )  # fmt: skip
+    if lookup is not None:
+        dep.extra["lookup"] = lookup.to_record()
 
     def started(server) -> None:  # %deploy list sees it from now on
         dep.url, dep.pid, dep.pid_started = server.url, server.pid, procs.start_time(server.pid)

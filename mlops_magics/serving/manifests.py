@@ -15,7 +15,7 @@ from .. import schema
 from ..display import Card, Result
 from ..errors import UserInputError
 from ..workspace import current
-from .models import ModelRef
+from .models import ModelRef, model_inputs
 from .target import Target
 
 DNS1123 = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
@@ -68,6 +68,9 @@ class Manifests(Result):
     model: ModelRef
     documents: list[dict] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
+    applied: list[tuple] = field(
+        default_factory=list
+    )  # (kind, name, namespace, created|replaced) with --apply
 
     @property
     def yaml(self) -> str:
@@ -78,9 +81,10 @@ class Manifests(Result):
     def card(self) -> Card:
         kinds = ", ".join(f"{d['kind']} {d['metadata']['name']}" for d in self.documents)
         facts = [("target", self.target), ("resources", kinds), ("model", self.model.uri),
-                 ("run", self.model.run_id), ("written to", ", ".join(self.paths) or None)]  # fmt: skip
-        return Card(f"Manifests for {self.name}", facts, notes=["kubectl apply -f " + p for p in self.paths],
-                    kind="manifests")  # fmt: skip
+                 ("run", self.model.run_id), ("written to", ", ".join(self.paths) or None),
+                 ("applied", "; ".join(f"{k} {n} {how} in {ns}" for k, n, ns, how in self.applied) or None)]  # fmt: skip
+        notes = [] if self.applied else ["kubectl apply -f " + p for p in self.paths]
+        return Card(f"Manifests for {self.name}", facts, notes=notes, kind="manifests")
 
 
 def annotations(model: ModelRef) -> dict:
@@ -118,17 +122,44 @@ def for_run(run_id: str, config=None) -> list[tuple[str, str, Path]]:
 
 
 class ManifestTarget(Target):
-    """A target that writes manifests: resolve the model, build the documents, write them."""
+    """A target that writes manifests: resolve the model, build the documents, write them. With
+    ``entity``, the cluster serves by entity id too: the lookup is planned as for a local deployment
+    (serving/entity.py) and each target writes its own form of it."""
 
-    def documents(self, model: ModelRef, name: str, **options) -> list[dict]:  # pragma: no cover
+    def documents(self, model: ModelRef, name: str, lookup=None, **options) -> list[dict]:  # pragma: no cover
         raise NotImplementedError
 
-    def deploy(self, model_uri: str, name: str, *, config=None, log=print, **options) -> Manifests:
+    def extra_files(self, manifests: Manifests, lookup, folder: Path) -> list[str]:
+        return []
+
+    def deploy(self, model_uri: str, name: str, *, config=None, log=print, entity=None, features=None,
+               missing="error", apply=False, namespace=None, **options) -> Manifests:  # fmt: skip
         from .models import resolve_model
 
         check_k8s_name(name)
         check_storage(options.get("storage_uri"))
         check_replicas(**{k: options.get(k) for k in ("replicas", "min_replicas", "max_replicas")})
         model = resolve_model(model_uri, config)
-        result = Manifests(self.name, name, model, self.documents(model, name, **options))
-        return write(result, current(config).ensure().deployment_dir(name))
+        lookup = None
+        if entity:
+            from .entity import plan
+
+            lookup = plan(
+                model.run_id, model_inputs(model.download_uri, config), entity, features, missing, config
+            )
+        elif features:
+            raise UserInputError(
+                "--features goes with --entity: it names what the endpoint looks up for each id"
+            )
+        result = Manifests(self.name, name, model, self.documents(model, name, lookup=lookup, **options))
+        folder = current(config).ensure().deployment_dir(name)
+        write(result, folder)
+        if lookup is not None:
+            result.paths += self.extra_files(result, lookup, folder)
+        if apply:  # written first: what was sent to the cluster is on disk too
+            from .apply import apply as apply_documents
+
+            result.applied = apply_documents(result.documents, namespace)
+        elif namespace:
+            raise UserInputError("--namespace goes with --apply (the cluster's namespace to create them in)")
+        return result

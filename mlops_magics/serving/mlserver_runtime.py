@@ -81,27 +81,22 @@ def _valid(family: str, v) -> bool:
     return isinstance(v, bool) if family == "BOOL" else True
 
 
-def _flat(data) -> list:
+def flat(data) -> list:
     if isinstance(data, list) and data and isinstance(data[0], list):
-        return [v for row in data for v in _flat(row)]
+        return [v for row in data for v in flat(row)]
     return list(data) if isinstance(data, list) else [data]
 
 
 def _values(data) -> list:
     """Tensor data as JSON values: bytes as text, NaN as null."""
     out = []
-    for v in _flat(data.root if hasattr(data, "root") else data):
+    for v in flat(data.root if hasattr(data, "root") else data):
         if isinstance(v, bytes):
             v = v.decode("utf-8", "replace")
         elif isinstance(v, float) and math.isnan(v):
             v = None
         out.append(v)
     return out
-
-
-def _column_values(series) -> list:
-    return [None if isinstance(v, float) and math.isnan(v) else (v.item() if hasattr(v, "item") else v)
-            for v in series.tolist()]  # fmt: skip
 
 
 # -- the runtime (imported by MLServer inside the serving environment) --------------------------------------
@@ -196,7 +191,7 @@ class LoggingMLflowRuntime(MLflowRuntime):
         payload.inputs = [i for i in payload.inputs if i.name in self._columns]  # MLflow ignores others too
         rows = {}
         for i in payload.inputs:
-            column, data = self._columns[i.name], _flat(i.data.root)
+            column, data = self._columns[i.name], flat(i.data.root)
             if not i.shape or math.prod(i.shape) != len(data):
                 raise BadRequest(
                     f"input {i.name!r}: shape {i.shape} needs {math.prod(i.shape or [0])} values, got {len(data)}"
@@ -264,9 +259,12 @@ class LoggingMLflowRuntime(MLflowRuntime):
         if self._request_log is None:
             return
         record = {"ts": time.time(), "inputs": {i.name: _values(i.data) for i in payload.inputs},
-                  "outputs": {o.name: _values(o.data) for o in response.outputs}}  # fmt: skip
+                  "outputs": {o.name: _values(o.data) for o in response.outputs}, **self._log_extra()}  # fmt: skip
         self._request_log.write(json.dumps(record, default=str) + "\n")
         self._request_log.flush()
+
+    def _log_extra(self) -> dict:
+        return {}
 
     async def unload(self) -> bool:
         if self._request_log is not None:

@@ -52,3 +52,21 @@ def resolve_model(uri: str, config=None) -> ModelRef:
     raise UserInputError(
         f"{uri!r} is not a model URI; type models:/NAME@ALIAS, models:/NAME/VERSION or runs:/RUN_ID/model"
     )
+
+
+def signature_columns(signature) -> list[dict]:
+    """A model signature's input columns: [{"name", "type", "required"}] (none for a tensor signature)."""
+    if signature is None or signature.inputs.is_tensor_spec() or not signature.inputs.has_input_names():
+        return []
+    return [{"name": c.name, "type": getattr(c.type, "name", str(c.type)), "required": c.required}
+            for c in signature.inputs.inputs]  # fmt: skip
+
+
+def model_inputs(uri: str, config=None) -> list[dict]:
+    """The input columns of the model at ``uri`` (a folder, or a URI: only its MLmodel file is read)."""
+    from mlflow.models import get_model_info
+
+    from ..tracking.store import client
+
+    client(config)
+    return signature_columns(get_model_info(uri).signature)

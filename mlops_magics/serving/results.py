@@ -52,8 +52,22 @@ class Deployment(Result):
                  ("log", self.log), ("request log", self.request_log)]  # fmt: skip
         if self.reason and self.status in ("STOPPED", "DEAD"):
             facts.insert(0, ("why", self.reason))
-        notes = ["V2 protocol, one input per column (null for a missing value); the model's input example as a "
-                 "request:", self.curl()]  # fmt: skip
+        lookup = self.extra.get("lookup")
+        if lookup:
+            facts.insert(3, ("looks up", "; ".join(f"{v['view']} v{v['version']} ({len(v['features'])} features"
+                                                    + (f", trained on v{v['trained_version']}" if v.get("trained_version")
+                                                       and str(v["trained_version"]) != str(v["version"]) else "") + ")"
+                                                    for v in lookup["views"])
+                                 + f" in the online store, by {lookup['entity']}; unknown ids: "
+                                 + ("404" if lookup["missing"] == "error" else "nulls to the model")))  # fmt: skip
+            notes = [f"warning: {w}" for w in lookup.get("warnings", [])]
+            notes += [
+                f"V2 protocol: send the {lookup['entity']} only, one or more ids; an id as a request:",
+                self.curl(),
+            ]
+        else:
+            notes = ["V2 protocol, one input per column (null for a missing value); the model's input example as a "
+                     "request:", self.curl()]  # fmt: skip
         return Card(f"Deployment {self.name}", facts, status=self.status, notes=notes, kind="deployment")
 
     def to_record(self) -> dict:

@@ -11,24 +11,31 @@ import time
 from collections.abc import Callable, Iterable
 
 from .. import schema
-from ..errors import BackendError, UserInputError
+from ..errors import BackendError, UserInputError, shown
 from . import inputs, sweep
 from .context import run_tags
 from .results import Comparison, RunResult, RunsTable
 from .store import client, experiment_id, experiment_name, param_value, quote, retry_locked
 
 SECRET = re.compile(
-    r"pass(word|wd|phrase)?|secret|token|api_?key|credential|private_?key|auth|session_?key", re.I
+    r"pass(word|wd|phrase)?|secret|token|api_?key|credential|private_?key|auth(?!or)|session_?key", re.I
 )
 # per store: the last run this process ended; runs started here, as started
 _state = {"last": {}, "started": {}}
 
 
-def check_not_secret(name: str) -> None:
-    if SECRET.search(name.replace("-", "_")):
+def check_not_secret(name: str, what: str = "param") -> None:
+    """Refuse a param or tag whose key looks like a secret: MLflow shows it to everyone who can read runs."""
+    if SECRET.search(str(name).replace("-", "_")):
         raise UserInputError(
-            f"{name!r} looks like a secret, so it is not logged; log a non-secret variable instead"
+            f"{what} {name!r} looks like a secret, so it is not logged; keep secrets out of runs "
+            "(log a non-secret name instead)"
         )
+
+
+def check_tags(tags: dict | None) -> None:
+    for key in tags or {}:
+        check_not_secret(key, "tag")
 
 
 def start_run(
@@ -46,6 +53,7 @@ def start_run(
     ``features``: the feature-view versions it trains on; default: this kernel's latest retrievals."""
     import mlflow
 
+    check_tags(tags)
     c = client(config)
     sweep.once(c)
     exp_id = experiment_id(experiment, config)
@@ -87,7 +95,7 @@ def end_run(
     if known is not None:
         known.status, known.end_time = status, time.time()
         return known
-    return get_run(run_id, config)
+    return _read_run(c, run_id, config)
 
 
 def _quietly(fn, *args):
@@ -110,6 +118,7 @@ def log(
     params, metrics, tags = params or {}, metrics or {}, tags or {}
     for name in params:
         check_not_secret(name)
+    check_tags(tags)
     now = int(time.time() * 1000)
     bad = {k: v for k, v in metrics.items() if not _is_number(v)}
     if bad:
@@ -219,50 +228,84 @@ def log_fitted(model, name: str, input_example=None, tags: dict | None = None, c
 
 def last_run(config=None) -> RunResult | None:
     """The run this process ended most recently, if any."""
-    run_id = _state["last"].get(client(config).tracking_uri)
-    return get_run(run_id, config) if run_id else None
+    c = client(config)
+    run_id = _state["last"].get(c.tracking_uri)
+    return _read_run(c, run_id, config) if run_id else None
 
 
 def get_run(run_id: str, config=None) -> RunResult:
+    """One run, read after a sweep (a dead kernel's run reads KILLED, not RUNNING)."""
     c = client(config)
-    sweep.once(c)
+    sweep.before_read(c)
+    return _read_run(c, run_id, config)
+
+
+def _read_run(c, run_id: str, config=None) -> RunResult:
     try:
         run = c.get_run(run_id)
     except Exception as exc:
-        raise UserInputError(f"no run {run_id!r} in {c.tracking_uri.split('?')[0]}; see %track runs") from exc
+        raise UserInputError(
+            f"no run {shown(run_id)} in {c.tracking_uri.split('?')[0]}; see %track runs"
+        ) from exc
     return RunResult.from_run(run, experiment_name(run.info.experiment_id, config))
 
 
 def resolve_run(ref: str, config=None) -> RunResult:
-    """``last`` (the last run this process ended, else the newest run), a run id, or a run name."""
+    """``last`` (the last run this process ended, else the newest run), a run id, a run name, or a model
+    URI (``models:/NAME@ALIAS``, ``models:/NAME/VERSION``, ``runs:/ID/...``): the run that logged it."""
     c = client(config)
-    sweep.once(c)
+    sweep.before_read(c)
+    if ref.startswith(("models:/", "runs:/")):
+        return _read_run(c, model_run_id(c, ref), config)
     if ref == "last":
         if _state["last"].get(c.tracking_uri):
-            return get_run(_state["last"][c.tracking_uri], config)
+            return _read_run(c, _state["last"][c.tracking_uri], config)
         runs = search_runs(last=1, config=config).runs
         if not runs:
             raise UserInputError("there is no run yet; run a cell with %%track first")
         return runs[0]
     if re.fullmatch(r"[0-9a-f]{32}", ref):
-        return get_run(ref, config)
+        return _read_run(c, ref, config)
     exps = [e.experiment_id for e in c.search_experiments()]
     found = c.search_runs(exps, filter_string=f"attributes.run_name = {quote(ref)}", order_by=["start_time DESC"],
                           max_results=1)  # fmt: skip
     if not found:
-        raise UserInputError(f"no run with id or name {ref!r}; see %track runs")
-    return get_run(found[0].info.run_id, config)
+        raise UserInputError(f"no run with id or name {shown(ref)}; see %track runs")
+    return _read_run(c, found[0].info.run_id, config)
+
+
+def model_run_id(c, uri: str) -> str:
+    """The id of the run behind a model URI (``models:/NAME@ALIAS``, ``models:/NAME/VERSION``, ``runs:/ID/PATH``)."""
+    if uri.startswith("runs:/"):
+        return uri[len("runs:/") :].split("/", 1)[0]
+    rest = uri[len("models:/") :]
+    name, at, alias = rest.partition("@")
+    try:
+        if at:
+            version = c.get_model_version_by_alias(name, alias)
+        elif "/" not in rest:  # an MLflow 3 logged model, models:/m-...
+            return c.get_logged_model(rest).source_run_id or ""
+        else:
+            name, _, number = rest.rpartition("/")
+            version = c.get_model_version(name, number)
+    except Exception as exc:
+        raise UserInputError(f"no registered model version {shown(uri)}; see %track models") from exc
+    if not version.run_id:
+        raise UserInputError(f"{shown(uri)} was registered from files, not from a run: it has no run")
+    return version.run_id
 
 
 def search_runs(experiment: str | None = None, last: int = 20, config=None) -> RunsTable:
     if not 1 <= last <= 50_000:
         raise UserInputError(f"--last {last}: show between 1 and 50000 runs, e.g. --last 20")
     c = client(config)
-    sweep.once(c)
+    sweep.before_read(c)
     if experiment:
         exp = c.get_experiment_by_name(experiment)
         if exp is None:
-            raise UserInputError(f"no experiment {experiment!r}; see %track runs for the ones that exist")
+            raise UserInputError(
+                f"no experiment {shown(experiment)}; see %track runs for the ones that exist"
+            )
         exps = [exp.experiment_id]
     else:
         exps = [e.experiment_id for e in c.search_experiments()]

@@ -22,6 +22,7 @@ from ..workspace import Workspace, current
 
 BUSY_TIMEOUT_S = 60
 PARAM_LIMIT = 6000  # characters MLflow keeps of a param value
+EXPERIMENT_NAME_LIMIT = 500  # MLflow refuses longer names
 _initialised: set[str] = set()
 _experiments: dict[tuple[str, str], str] = {}  # (store, name) -> id; ids never change once made
 
@@ -112,6 +113,11 @@ def client(config=None):
 def experiment_id(name: str | None, config=None) -> str:
     """The id of experiment ``name`` (created if missing, with artifacts in the workspace)."""
     name = name or os.environ.get("MLFLOW_EXPERIMENT_NAME") or "Default"
+    if len(name) > EXPERIMENT_NAME_LIMIT:
+        from ..errors import UserInputError, shown
+
+        raise UserInputError(f"experiment {shown(name)}: a name of at most {EXPERIMENT_NAME_LIMIT} characters, "
+                             "e.g. credit-risk")  # fmt: skip
     c = client(config)
     key = (c.tracking_uri, name)
     if key in _experiments:
@@ -150,7 +156,15 @@ def experiment_name(experiment_id: str, config=None) -> str:
 
 
 def _safe(name: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name) or "experiment"
+    """An experiment's artifact folder name: its name in safe characters, a long one cut and hashed."""
+    safe = (
+        "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_") else "_" for ch in name) or "experiment"
+    )
+    if len(safe) > 100:
+        import hashlib
+
+        safe = f"{safe[:80]}-{hashlib.sha256(name.encode()).hexdigest()[:12]}"
+    return safe
 
 
 def retry_locked(fn=None, *, attempts: int = 8, first_wait: float = 0.05):
@@ -180,9 +194,13 @@ def param_value(value) -> str:
 
 
 def quote(value: str) -> str:
-    """A value for an MLflow search filter, quoted: a name typed by the user can never change the query."""
-    if "'" in value and '"' in value:
-        from ..errors import UserInputError
+    """A value for an MLflow search filter, quoted: a name typed by the user can never change the query.
 
-        raise UserInputError(f"{value!r}: a name cannot hold both kinds of quote")
+    MLflow's filter parser has no escape for a quote inside a string and reads a backslash as one, so a
+    value holding both kinds of quote, or a backslash, cannot be searched for: refused, one line."""
+    if ("'" in value and '"' in value) or "\\" in value:
+        from ..errors import UserInputError, shown
+
+        raise UserInputError(f"{shown(value)}: a name to search for cannot hold both kinds of quote nor a "
+                             "backslash; give the run id instead")  # fmt: skip
     return f'"{value}"' if "'" in value else f"'{value}'"
