@@ -171,12 +171,13 @@ def _feature_nodes(used: list[dict], config) -> list[Node]:
     if not used:
         return []
     from .features.repo import version_data
+    from .features.ui import view_url
     from .features.views import get_view
 
     nodes = []
     for u in used:
         n = Node("feature_view", u["view"], {"version": u.get("version"), "fingerprint": u.get("fingerprint"),
-                                             "features": ", ".join(u.get("features", []))})  # fmt: skip
+                                             "features": ", ".join(u.get("features", []))}, link=view_url(u["view"]))  # fmt: skip
         data = version_data(u["view"], u.get("fingerprint"), config)
         try:
             view = get_view(u["view"], config)
@@ -229,7 +230,7 @@ def _deployment_nodes(run_id: str, config) -> list[Node]:
 
 
 def _drift_nodes(run_id: str, deployments: list[str], config) -> list[Node]:
-    from .monitoring.snapshots import checks_for
+    from .monitoring.snapshots import checks_for, snapshot_url
 
     nodes = []
     for name, rec in checks_for(run_id, deployments, config):
@@ -237,5 +238,5 @@ def _drift_nodes(run_id: str, deployments: list[str], config) -> list[Node]:
         nodes.append(Node("drift_check", f"{name} @ {rec['when']}", {
             "verdict": "DRIFT" if rec["dataset_drift"] else "no drift", "share": f"{rec['drift_share']:.0%}",
             "drifted": ", ".join(rec.get("drifted", [])), "deployment": meta.get("deployment"),
-            "report": rec.get("report")}))  # fmt: skip
+            "report": rec.get("report")}, link=snapshot_url(rec.get("project"), rec.get("snapshot"))))  # fmt: skip
     return nodes

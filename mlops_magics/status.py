@@ -28,7 +28,14 @@ class WorkspaceStatus(Result):
         facts = [("workspace", self.home + ("" if self.exists else "  (not created yet)"))]
         facts += [(f"{part}", where) for part, where in self.backends.items()]
         facts += [(name, count) for name, count in self.counts.items()]
-        return Card("mlops_magics workspace", facts, notes=self.notes, kind="workspace")
+        from . import servers
+
+        running = servers.running()  # the tools' own UIs this process started
+        links = [(label, running[name].url) for name, label in UIS.items() if name in running]
+        return Card("mlops_magics workspace", facts, notes=self.notes, links=links, kind="workspace")
+
+
+UIS = {"mlflow-ui": "MLflow UI", "feast-ui": "Feast UI", "evidently-ui": "Evidently UI"}  # server -> label
 
 
 def redact(uri: str) -> str:
@@ -128,9 +135,10 @@ def workspace_status(config=None) -> WorkspaceStatus:
     online = redact(config.online_store) or "SQLite (embedded)"
     backends = {
         "tracking": redact(tracking) or f"MLflow on SQLite (embedded): {ws.mlflow_db}",
-        "features": f"Feast repo {ws.feast_dir}, online store: {online}",
+        "features": f"Feast repo {ws.feast_dir} (its definitions as code: feast plan, apply and ui work there), "
+        f"online store: {online}",
         "serving": f"MLServer, local processes on {config.serving_host}",
-        "monitoring": f"Evidently workspace {evidently_dir(config)} (evidently ui --workspace ...)",
+        "monitoring": f"Evidently workspace {evidently_dir(config)} (evidently ui --workspace {evidently_dir(config)})",
     }
     runs, models = _mlflow_counts(ws, tracking)
     counts = {

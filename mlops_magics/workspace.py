@@ -6,10 +6,12 @@
       workspace.json          layout version, creation time
       .lock                   cross-process lock (filelock) for creation and registry writes
       mlflow/mlflow.db        MLflow tracking + registry store (SQLite)
-      mlflow/artifacts/       MLflow artifact root
-      feast/                  Feast repo: feature_store.yaml, registry.db, online.db, data/ (parquet)
+      mlflow/artifacts/       MLflow artifact root (the store names it mlflow-artifacts:/...)
+      feast/                  Feast repo: feature_store.yaml, registry.db, online.db, data/ (parquet),
+                              mlops_definitions.py (the registry as Feast code)
       deployments/NAME/       one folder per local deployment: record, settings, logs, request log
-      monitoring/             Evidently workspace (projects and snapshots)
+      monitoring/evidently/   Evidently workspace (projects, snapshots, dashboards)
+      monitoring/history/     saved drift checks per name (JSON lines); monitoring/reports/ (HTML)
       pipelines/NAME-TIME-ID/ executed notebooks of pipeline runs
       envs/                   cached serving environments (MLServer venvs)
       logs/                   logs of the UI servers started for this workspace

@@ -142,7 +142,7 @@ LINES = [
     ("mlops", ""), ("mlops", "status"), ("mlops", "init"), ("mlops", "lineage models:/face@champion"),
     ("feature", "list"), ("feature", "show profile"), ("feature", "get profile:age --entities ents"),
     ("feature", "online profile:age,amount --entity applicant_id=1,2"), ("feature", "materialize"),
-    ("feature", "delete other"),
+    ("feature", "delete other"), ("feature", "ui"), ("feature", "ui --stop"),
     ("track", "start manual"), ("track", "log param a=1 metric m=2"), ("track", "end"), ("track", "runs"),
     ("track", "show trained"), ("track", "compare trained manual"), ("track", "register trained --name face"),
     ("track", "models"), ("track", "ui"), ("track", "ui --stop"), ("track", "ui --stop"),

@@ -225,7 +225,13 @@ def test_switching_workspace_after_first_use(ip, tmp_path):
     ip.run_line_magic("config", f"MLOps.home = '{tmp_path / 'other'}'")
     ip.run_line_magic("track", "start two")
     second = ip.run_line_magic("track", "end")
-    assert str(tmp_path / "other") in second.artifact_uri
+    from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+    from mlops_magics.tracking import tracking_uri
+
+    assert second.artifact_uri.startswith("mlflow-artifacts:/")  # portable: no path of this machine
+    repo = get_artifact_repository(second.artifact_uri, tracking_uri=tracking_uri())
+    assert repo.artifact_dir.startswith(str(tmp_path / "other"))  # read from the new workspace's folder
     assert [r.name for r in ip.run_line_magic("track", "runs").runs] == ["two"]
     assert first.run_id != second.run_id
 

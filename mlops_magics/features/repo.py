@@ -3,7 +3,9 @@
 Embedded default: file registry, file (parquet) offline store, SQLite online store, all under
 ``.mlops/feast``. ``MLOps.online_store = "redis://HOST:PORT"`` switches the online store to Redis.
 Every registry write (apply, delete) holds a cross-process file lock: two kernels applying at once
-must not lose each other's objects (Feast #2176).
+must not lose each other's objects (Feast #2176). Under the same lock, after each write, the registry is
+written out as Feast code (``features/code.py``), so the folder is a Feast repo that ``feast plan`` agrees
+with.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from urllib.parse import urlparse
 from ..config import get_config
 from ..errors import UserInputError
 from ..workspace import Workspace, current
+from . import code
 
 PROJECT = "mlops"
 _stores: dict[tuple, object] = {}
@@ -65,14 +68,21 @@ def store(config=None):
         return _stores[key]
     text = _yaml(ws, online)
     path = ws.feast_dir / "feature_store.yaml"
+    from feast import FeatureStore
+
     with registry_lock(ws):
         if not path.is_file() or path.read_text() != text:
             path.write_text(text)
-    from feast import FeatureStore
-
-    fs = FeatureStore(repo_path=str(ws.feast_dir))
+        fs = FeatureStore(repo_path=str(ws.feast_dir))
+        if (ws.feast_dir / "registry.db").is_file() and not (ws.feast_dir / code.FILE).is_file():
+            code.write(fs, ws.feast_dir)  # a workspace made before the code was written
     _stores[key] = fs
     return fs
+
+
+def write_code(fs, config=None) -> list[str]:
+    """The registry as Feast code in the Feast folder; call it holding :func:`registry_lock`."""
+    return code.write(fs, current(config or get_config()).feast_dir)
 
 
 def registry_lock(ws: Workspace | None = None, timeout: float = 300):

@@ -18,6 +18,7 @@ class Plan(Result):
     fields_changed: dict[str, list[str]] = field(default_factory=dict)
     data_changed: dict[str, str] = field(default_factory=dict)
     applied: bool = False
+    not_in_code: list[str] = field(default_factory=list)  # objects the Feast folder's code leaves out
 
     def lines(self) -> list[str]:
         out = [f"+ {x}" for x in self.added] + [f"~ {x}" for x in self.changed]
@@ -30,6 +31,10 @@ class Plan(Result):
         for view, change in self.data_changed.items():
             out.append(f"  ~ {view}: data {change}")
         out += [f"= {x} (unchanged)" for x in self.unchanged]
+        out += [
+            f"! not in the Feast folder's code ({x}); `feast apply` there would delete it"
+            for x in self.not_in_code
+        ]
         return out or ["no changes"]
 
     def card(self) -> Card:
@@ -101,9 +106,11 @@ class FeatureViewResult(Result):
             notes = [f"renamed {len(self.renamed)} column(s): "
                      + ", ".join(f"{k!r} -> {v}" for k, v in self.renamed.items()), *notes]  # fmt: skip
         status = "APPLIED" if self.applied else "PLAN"
-        return Card(
-            f"Feature view {self.name}", facts, status=status, tables=tables, notes=notes, kind="feature-view"
-        )
+        from .ui import view_url
+
+        url = view_url(self.name) if self.applied else None
+        return Card(f"Feature view {self.name}", facts, status=status, tables=tables, notes=notes,
+                    links=[("Feast UI", url)] if url else [], kind="feature-view")  # fmt: skip
 
 
 @dataclass

@@ -14,7 +14,7 @@ from ..errors import BackendError, UserInputError
 from ..quiet import quiet
 from ..workspace import current
 from . import frames
-from .repo import forget_checked_refs, registry_lock, store, version_data
+from .repo import forget_checked_refs, registry_lock, store, version_data, write_code
 from .results import FeatureViewResult, Plan, ViewsTable
 
 FEAST_KINDS = ("Entity", "FeatureView", "BatchFeatureView", "OnDemandFeatureView", "StreamFeatureView",
@@ -128,7 +128,9 @@ def _spec_differs(old, new, ignore_tags: bool = False) -> bool:
     return _definition(old, ignore_tags) != _definition(new, ignore_tags)
 
 
-def _apply(fs, objects: list, new_files=(), config=None) -> None:
+def _apply(fs, objects: list, new_files=(), config=None) -> list[str]:
+    """Apply under the registry lock, then write the registry out as Feast code (what could not be
+    written is returned)."""
     forget_checked_refs(config)
     try:
         with quiet():
@@ -137,6 +139,7 @@ def _apply(fs, objects: list, new_files=(), config=None) -> None:
         for f in new_files:  # nothing half-written: the data of a view that was not applied goes too
             f.unlink(missing_ok=True)
         raise BackendError("feast.FeatureStore.apply", exc) from exc
+    return write_code(fs, config)
 
 
 def register_frame(df, name: str, entity: str, timestamp: str, ttl: timedelta | None = None,
@@ -198,7 +201,7 @@ def register_frame(df, name: str, entity: str, timestamp: str, ttl: timedelta | 
             data.to_parquet(tmp, index=False)
             tmp.replace(path)
             new_files.append(path)
-        _apply(fs, [ent, view], new_files, config)
+        the_plan.not_in_code = _apply(fs, [ent, view], new_files, config)
     if materialize:
         _materialize(
             fs,
@@ -231,7 +234,7 @@ def apply_objects(objects: list, plan_only: bool = False, config=None) -> Plan:
         fs.refresh_registry()
         the_plan = plan(fs, objects)
         if not plan_only:
-            _apply(fs, objects, config=config)
+            the_plan.not_in_code = _apply(fs, objects, config=config)
     the_plan.applied = not plan_only
     return the_plan
 
@@ -280,14 +283,20 @@ def list_views(config=None) -> ViewsTable:
 
 
 def delete(name: str, config=None) -> Outcome:
-    """Delete a feature view (its registry entry and online rows), explicitly."""
+    """Delete a feature view (its registry entry and online rows), explicitly; the file source
+    ``%%feature`` made for it goes too when no other view reads it."""
     ws = current(config).ensure()
     fs = store(config)
     with registry_lock(ws):
         view = get_view(name, config)
         forget_checked_refs(config)
+        source = view.batch_source
+        shared = [v.name for v in fs.list_feature_views() if v.name != name and
+                  getattr(v.batch_source, "name", None) == getattr(source, "name", None)]  # fmt: skip
+        own = source is not None and source.name == f"{name}__source" and not shared
         try:
-            fs.apply([], objects_to_delete=[view], partial=False)
+            fs.apply([], objects_to_delete=[view, source] if own else [view], partial=False)
         except Exception as exc:
             raise BackendError("feast.FeatureStore.apply(objects_to_delete)", exc) from exc
+        write_code(fs, config)
     return Outcome("deleted", [name], "feature views")

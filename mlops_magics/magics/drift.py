@@ -73,6 +73,12 @@ def _ui(m, a):
 @argument(
     "--min-rows", type=positive_int, default=30, help="new rows of traffic needed for a check (default 30)"
 )
+@argument(
+    "--save",
+    metavar="NAME",
+    help="the Evidently project (and history) each check is saved into; default: the deployment's name",
+)
+@argument("--no-save", action="store_true", help="keep the checks in this kernel only")
 @argument("--stop", action="store_true", help="stop the watch of deployment:NAME, or every watch")
 def _watch(m, a):
     """Live drift of a deployment's traffic, recomputed in the background as new requests arrive."""
@@ -84,7 +90,11 @@ def _watch(m, a):
             "%drift watch needs deployment:NAME, e.g. %drift watch deployment:credit-risk --every 30s"
         )
     reference = _frame(m.shell, a.reference) if a.reference else None
-    return mon.watch(a.deployment, reference=reference, every=a.every, window=a.window, min_rows=a.min_rows)
+    if a.save and a.no_save:
+        raise UsageError("%drift watch: give --save NAME or --no-save, not both")
+    save = False if a.no_save else (a.save or True)
+    return mon.watch(a.deployment, reference=reference, every=a.every, window=a.window, min_rows=a.min_rows,
+                     save=save)  # fmt: skip
 
 
 SUBCOMMANDS = table(_history, _ui, _watch)

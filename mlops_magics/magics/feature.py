@@ -16,10 +16,12 @@ from ._base import (
     finish,
     friendly_errors,
     parse,
+    port,
     run_cell_body,
     split_list,
     subcommand,
     table,
+    toggle_server,
     variable,
 )
 
@@ -103,7 +105,15 @@ def _delete(m, a):
     return _features().delete(a.name)
 
 
-SUBCOMMANDS = table(_list, _show, _get, _online, _materialize, _delete)
+@subcommand("feature", "ui")
+@argument("--port", type=port, help="default: a free port")
+@argument("--stop", action="store_true", help="stop the UI this kernel started")
+def _ui(m, a):
+    """Start (or --stop) Feast's own web UI over the workspace on 127.0.0.1."""
+    return toggle_server(_features().start_ui, _features().stop_ui, a.port, a.stop, "Feast UI")
+
+
+SUBCOMMANDS = table(_list, _show, _get, _online, _materialize, _delete, _ui)
 
 
 @magics_class
@@ -139,8 +149,8 @@ class FeatureMagics(Magics):
         Mode 2, Feast definitions: ``%%feature --apply`` applies every Feast object the cell defines.
         Every apply shows its plan first; ``--plan`` shows it and applies nothing. Nothing is deleted
         unless you ask. API: ``mlops_magics.features.register_frame`` and ``apply_objects``; the
-        subcommands below call ``list_views``, ``show``, ``historical``, ``online``, ``materialize``
-        and ``delete``.
+        subcommands below call ``list_views``, ``show``, ``historical``, ``online``, ``materialize``,
+        ``delete`` and ``start_ui``.
         """
         if cell is None:
             return dispatch_line(self, "feature", SUBCOMMANDS, line)

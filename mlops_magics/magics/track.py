@@ -144,10 +144,13 @@ def _models(m, a):
 
 @subcommand("track", "ui")
 @argument("--port", type=port, help="default: a free port")
+@argument("--host", default="127.0.0.1",
+          help="address to bind (default 127.0.0.1); 0.0.0.0 lets other machines use the server")  # fmt: skip
 @argument("--stop", action="store_true", help="stop the UI this kernel started")
 def _ui(m, a):
-    """Start (or --stop) the MLflow UI on 127.0.0.1 over the store in force."""
-    return toggle_server(_tracking().start_ui, _tracking().stop_ui, a.port, a.stop, "MLflow UI")
+    """Start (or --stop) the MLflow tracking server and UI over the store in force (artifacts served)."""
+    t = _tracking()
+    return toggle_server(lambda p: t.start_ui(p, host=a.host), t.stop_ui, a.port, a.stop, "MLflow UI")
 
 
 SUBCOMMANDS = table(_start, _log, _end, _runs, _show, _compare, _register, _models, _ui)

@@ -58,13 +58,20 @@ def check(reference, current, *, columns: list[str] | None = None, target: str |
 
 
 def watch(deployment: str, *, reference=None, every="30s", window=None, min_rows: int = 30,
-          config=None) -> live.Watch:  # fmt: skip
+          save: str | bool | None = True, config=None) -> live.Watch:  # fmt: skip
     """Recompute the drift of ``deployment:NAME`` (or ``NAME``) in the background every ``every``;
-    ``reference`` defaults to the training features of the model the deployment serves."""
+    ``reference`` defaults to the training features of the model the deployment serves. Each check is
+    saved into the Evidently project ``save`` (``True``: the deployment's name; ``False``: not saved),
+    the project and history that ``check(..., save=NAME)`` fills."""
     from .. import refs
     from ..serving import deployments
 
     name = refs.parse(deployment, ("deployment",)).value if ":" in deployment else deployment
+    project = name if save is True else (save or None)
+    if project is not None:
+        from ..workspace import check_name
+
+        check_name(project, "--save")
     every = _duration(every, "--every")
     window = _duration(window, "--window")
     dep = deployments.get(name, config)
@@ -77,7 +84,7 @@ def watch(deployment: str, *, reference=None, every="30s", window=None, min_rows
             )
         reference = f"run:{dep.run_id}"
     ref, _ = frames.resolve(reference, None, config)
-    return live.start(name, ref, every=every.total_seconds(), window=window, min_rows=min_rows)
+    return live.start(name, ref, every=every.total_seconds(), window=window, min_rows=min_rows, save=project)
 
 
 def stop_watch(deployment: str | None = None):

@@ -3,10 +3,12 @@
 A daemon thread re-reads the deployment's request log every interval and, once at least ``min_rows``
 new rows arrived since the last check (and the window holds ``min_rows``), runs the drift check against
 the reference (by default the training features of the model the deployment serves, found through
-lineage). The kernel is never blocked. The checks are kept as summaries (the full Evidently snapshot of
-the latest one only, so memory stays flat however long it runs); the widget shows the latest verdict and
-the trend of the drift share. The watch stops with ``%drift watch --stop``, ``%unload_ext``, or by
-itself when the deployment stops.
+lineage). The kernel is never blocked. Each check is saved into the Evidently project ``save`` (by
+default the deployment's name: the project ``%drift ... --save NAME`` fills), so it lands on the same
+dashboard and history. In memory the checks are kept as summaries (the full Evidently snapshot of the
+latest one only, so memory stays flat however long it runs); the widget shows the latest verdict and the
+trend of the drift share. The watch stops with ``%drift watch --stop``, ``%unload_ext``, or by itself
+when the deployment stops.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class Watch(Result):
     every: float = 30.0
     window: object = None  # a timedelta, or None for all traffic
     min_rows: int = 30
+    save: str | None = None  # the Evidently project (and history) each check is saved into
     checks: list = field(default_factory=list)  # DriftResult, oldest first
     state: str = "STARTING"
     error: str = ""
@@ -80,6 +83,10 @@ class Watch(Result):
                     check = compute(self.reference, current.drop(columns=["timestamp"]), name=self.deployment,
                                     metadata={"deployment": self.deployment})  # fmt: skip
                     self.last_seen = current["timestamp"].max()
+                    if self.save:
+                        from .snapshots import save
+
+                        save(check, self.save, report=False)  # the snapshot is the report, in the UI
                     if self.checks:
                         self.checks[-1].snapshot = None  # only the latest keeps its full report
                     self.checks = [*self.checks[-(KEEP_CHECKS - 1) :], check]
@@ -110,6 +117,7 @@ class Watch(Result):
             ("deployment", self.deployment),
             ("every", f"{self.every:g} s"),
             ("checks", len(self.checks)),
+            ("saved into", f"Evidently project {self.save}" if self.save else "not saved"),
         ]
         if last is not None:
             facts += [("latest", f"{last.when}: {'DRIFT' if last.dataset_drift else 'no drift'}, "
@@ -142,7 +150,8 @@ class Watch(Result):
         return bundle
 
 
-def start(deployment: str, reference, every: float = 30.0, window=None, min_rows: int = 30) -> Watch:
+def start(deployment: str, reference, every: float = 30.0, window=None, min_rows: int = 30,
+          save: str | None = None) -> Watch:  # fmt: skip
     from ..errors import UserInputError
 
     if not 0.1 <= every <= 7 * 86400:
@@ -152,7 +161,7 @@ def start(deployment: str, reference, every: float = 30.0, window=None, min_rows
     if not 1 <= min_rows <= 10_000_000:
         raise UserInputError(f"--min-rows {min_rows}: give a number of rows from 1, e.g. --min-rows 30")
     stop(deployment)
-    watch = Watch(deployment, reference, every=every, window=window, min_rows=min_rows).start()
+    watch = Watch(deployment, reference, every=every, window=window, min_rows=min_rows, save=save).start()
     _WATCHES[deployment] = watch
     return watch
 

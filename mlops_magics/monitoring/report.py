@@ -80,6 +80,7 @@ def compute(reference, current_data, columns: list[str] | None = None, stattest:
 
     with quiet():  # Evidently's import warns (numpy.core, an escape, Litestar) in red under the first check
         from evidently import DataDefinition, Dataset, Report
+        from evidently.metrics import RowCount
         from evidently.presets import DataDriftPreset
 
     definition = DataDefinition(numerical_columns=numerical, categorical_columns=categorical)
@@ -87,7 +88,8 @@ def compute(reference, current_data, columns: list[str] | None = None, stattest:
     t = time.perf_counter()
     try:
         with _progress(len(cols)), quiet():  # the bar first: quiet() hides numpy's RuntimeWarnings
-            snapshot = Report([preset], metadata={k: str(v) for k, v in (metadata or {}).items()}).run(
+            meta = {k: str(v) for k, v in (metadata or {}).items()}
+            snapshot = Report([preset, RowCount()], metadata=meta).run(  # RowCount: the dashboard's rows
                 reference_data=Dataset.from_pandas(ref, data_definition=definition),
                 current_data=Dataset.from_pandas(cur, data_definition=definition),
                 name=name,

@@ -56,6 +56,8 @@ class DriftResult(Result):
     notes: list[str] = field(default_factory=list)
     snapshot: object = field(default=None, repr=False)
     metadata: dict = field(default_factory=dict)
+    project_id: str = ""  # where --save put it: the Evidently project and snapshot
+    snapshot_id: str = ""
 
     @property
     def report_path(self) -> str:
@@ -107,7 +109,11 @@ class DriftResult(Result):
                  ("full report", self.report_path)]  # fmt: skip
         facts += [(k, v) for k, v in self.metadata.items()]
         title = f"Drift{f' {self.name}' if self.name else ''}: {self.verdict}"
-        return Card(title, facts, status=self.status, tables=[self.table()], notes=self.notes, kind="drift")
+        from .snapshots import snapshot_url
+
+        url = snapshot_url(self.project_id, self.snapshot_id)
+        return Card(title, facts, status=self.status, tables=[self.table()], notes=self.notes,
+                    links=[("Evidently UI", url)] if url else [], kind="drift")  # fmt: skip
 
     def scores_svg(self, width: int = 220, bar: int = 10) -> str:
         """Per-column scores against their thresholds (red: drifted), as inline SVG: the chart static

@@ -1,5 +1,6 @@
-"""Drift over time: each saved check goes to an Evidently project in the workspace (for the Evidently
-UI) and to a JSON-lines history per name (read without importing Evidently)."""
+"""Drift over time: each saved check goes to an Evidently project in the workspace, whose dashboard
+shows the history (``evidently ui --workspace .mlops/monitoring/evidently``, or ``%drift ui``), and to a
+JSON-lines history per name (read without importing Evidently)."""
 
 from __future__ import annotations
 
@@ -28,23 +29,58 @@ def _history_path(name: str, config=None):
     return _history_dir(config) / f"{check_name(name, '--save', 'credit-risk')}.jsonl"
 
 
-def save(result, name: str, config=None) -> str:
-    """Add the snapshot to the Evidently project ``name`` and append the check to its history."""
+def save(result, name: str, config=None, report: bool = True) -> str:
+    """Add the snapshot to the Evidently project ``name`` (its dashboard panels made by the first check)
+    and append the check to its history. ``report``: also write the full HTML report (a watch, which
+    saves a check every interval, leaves it to the snapshot). The result learns where it was saved."""
     path = _history_path(name, config)
-    from evidently.ui.workspace import Workspace
+    from filelock import FileLock
 
+    ws_dir = evidently_dir(config)
     current(config).ensure()
-    ws = Workspace.create(str(evidently_dir(config)))
-    found = ws.search_project(name)
-    project = found[0] if found else ws.create_project(name, description="mlops_magics drift checks")
-    ws.add_run(project.id, result.snapshot)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    record = {"when": result.when, "dataset_drift": result.dataset_drift, "drift_share": result.drift_share,
-              "scores": result.scores, "drifted": result.drifted, "report": result.report_path,
-              "metadata": result.metadata}  # fmt: skip
-    with open(path, "a") as f:
-        f.write(json.dumps(record, default=str) + "\n")
+    ws_dir.mkdir(parents=True, exist_ok=True)
+    # one project per name and one dashboard write at a time, across kernels and watch threads
+    with FileLock(str(ws_dir.parent / ".evidently.lock"), timeout=300):
+        from evidently.ui.workspace import Workspace
+
+        from . import dashboard
+
+        ws = Workspace.create(str(ws_dir))
+        found = ws.search_project(name)
+        project = found[0] if found else ws.create_project(name, description="mlops_magics drift checks")
+        ref = ws.add_run(project.id, result.snapshot)
+        result.project_id, result.snapshot_id = str(project.id), str(ref.id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        record = {"when": result.when, "dataset_drift": result.dataset_drift, "drift_share": result.drift_share,
+                  "scores": result.scores, "drifted": result.drifted, "report": result.report_path if report else None,
+                  "metadata": result.metadata, "project": result.project_id, "snapshot": result.snapshot_id}  # fmt: skip
+        with open(path, "a") as f:
+            f.write(json.dumps(record, default=str) + "\n")
+        dashboard.update(ws, project.id, _records(path))
     return str(project.id)
+
+
+def _records(path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def ui_url() -> str | None:
+    server = servers.get(UI)
+    return server.url if server else None
+
+
+def snapshot_url(project_id: str | None, snapshot_id: str | None) -> str | None:
+    """The page of one saved check in the Evidently UI this process started (None when none runs)."""
+    base = ui_url()
+    return (
+        f"{base}/projects/{project_id}/reports/{snapshot_id}" if base and project_id and snapshot_id else None
+    )
+
+
+def project_url(project_id: str | None) -> str | None:
+    """The project's dashboard in the Evidently UI this process started."""
+    base = ui_url()
+    return f"{base}/projects/{project_id}" if base and project_id else None
 
 
 @dataclass
@@ -60,8 +96,10 @@ class DriftHistory(Result):
         rows = [[r["when"], "DRIFT" if r["dataset_drift"] else "no", f"{r['drift_share']:.0%}",
                  f"{len(r.get('drifted', []))} of {len(r['scores'])}", drifted(r)] for r in reversed(self.records)]  # fmt: skip
         table = Table(["when", "dataset drift", "share", "columns drifted", "which"], rows)
+        project = next((r["project"] for r in reversed(self.records) if r.get("project")), None)
+        url = project_url(project)
         return Card(f"Drift history {self.name} ({len(rows)} checks, newest first)", tables=[table],
-                    kind="drift-history")  # fmt: skip
+                    links=[("Evidently dashboard", url)] if url else [], kind="drift-history")  # fmt: skip
 
     def trend_svg(self, width: int = 300, height: int = 40) -> str:
         shares = [r["drift_share"] for r in self.records][-100:]
@@ -87,7 +125,7 @@ def history(name: str, config=None) -> DriftHistory:
     path = _history_path(name, config)
     if not path.is_file():
         raise UserInputError(f"no saved drift checks named {name!r}; save one with %drift ... --save {name}")
-    return DriftHistory(name, [json.loads(line) for line in path.read_text().splitlines() if line.strip()])
+    return DriftHistory(name, _records(path))
 
 
 def checks_for(run_id: str, deployments: list[str], config=None) -> list[tuple[str, dict]]:

@@ -2,7 +2,9 @@
 
 SQLite under several writers fails with "database is locked" (MLflow #6490) unless the database is in
 WAL mode and every connection waits: the embedded store is created in WAL mode, its URI carries a
-busy timeout, and :func:`retry_locked` retries the rare write that still loses the race.
+busy timeout, and :func:`retry_locked` retries the rare write that still loses the race. Its artifact
+locations are ``mlflow-artifacts:/...``, relative to the workspace (``tracking/artifacts.py``), so a
+served workspace hands artifacts to clients on other machines.
 """
 
 from __future__ import annotations
@@ -42,10 +44,14 @@ def is_embedded(uri: str) -> bool:
 
 def _init_embedded(ws: Workspace) -> None:
     """Create the SQLite store once, under the workspace lock: WAL mode, MLflow's schema, and the
-    Default experiment's artifacts inside the workspace (not ./mlruns beside the notebook)."""
+    Default experiment's artifacts inside the workspace (``mlflow-artifacts:/0``, not ./mlruns beside
+    the notebook). A store made before with ``file://`` locations is rewritten to portable ones."""
+    from . import artifacts
+
     key = str(ws.mlflow_db)
     if key in _initialised:
         return
+    artifacts.install()
     if not _schema_ready(ws):
         with ws.lock(timeout=300):
             if not _schema_ready(ws):
@@ -56,7 +62,10 @@ def _init_embedded(ws: Workspace) -> None:
                 with _quiet(
                     "mlflow.store.db.utils", "alembic"
                 ):  # "Creating initial MLflow database tables..."
-                    SqlAlchemyStore(f"{ws.tracking_uri}?timeout={BUSY_TIMEOUT_S}", ws.artifacts_dir.as_uri())
+                    SqlAlchemyStore(f"{ws.tracking_uri}?timeout={BUSY_TIMEOUT_S}", artifacts.location(""))
+    if artifacts.pending(ws.mlflow_db, ws.artifacts_dir):
+        with ws.lock(timeout=300):
+            artifacts.migrate(ws.mlflow_db, ws.artifacts_dir)
     _initialised.add(key)
 
 
@@ -121,7 +130,9 @@ def experiment_id(name: str | None, config=None) -> str:
         return exp.experiment_id
     location = None
     if is_embedded(c.tracking_uri):
-        location = (current(config).artifacts_dir / _safe(name)).as_uri()
+        from .artifacts import location as portable
+
+        location = portable(_safe(name))
     try:
         _experiments[key] = c.create_experiment(name, artifact_location=location)
     except Exception:  # another process created it first

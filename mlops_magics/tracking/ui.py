@@ -1,4 +1,10 @@
-"""``%track ui``: the MLflow UI on 127.0.0.1 over the store in force."""
+"""``%track ui``: the MLflow tracking server (and its UI) on 127.0.0.1 over the store in force.
+
+Over the embedded store it also serves the workspace's artifacts (``--artifacts-destination``): the
+store's ``mlflow-artifacts:`` locations are what MLflow's artifact proxy resolves, so a client that only
+has ``MLFLOW_TRACKING_URI=http://HOST:PORT`` downloads models and files through the server, and runs
+created through the server keep their artifacts in the same folder.
+"""
 
 from __future__ import annotations
 
@@ -29,7 +35,7 @@ def start_ui(
     cmd = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", uri, "--host", host, "--port", str(port),
            "--workers", "1"]  # fmt: skip
     if uri.startswith("sqlite:"):
-        cmd += ["--default-artifact-root", ws.artifacts_dir.as_uri()]
+        cmd += ["--serve-artifacts", "--artifacts-destination", str(ws.artifacts_dir)]
     return servers.start(
         NAME, cmd, host=host, port=port, log_path=ws.logs_dir / "mlflow-ui.log",
         ready=lambda s: servers.http_ok(f"{s.url}/health"), timeout=timeout,
