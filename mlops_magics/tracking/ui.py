@@ -39,6 +39,7 @@ def start_ui(
     return servers.start(
         NAME, cmd, host=host, port=port, log_path=ws.logs_dir / "mlflow-ui.log",
         ready=lambda s: servers.http_ok(f"{s.url}/health"), timeout=timeout,
+        env={"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},  # MLflow's GenAI job runners: 7 processes
     )  # fmt: skip
 
 
