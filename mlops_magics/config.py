@@ -32,6 +32,13 @@ class MLOps(Configurable):
         "The MLFLOW_TRACKING_URI environment variable wins over this.",
     ).tag(config=True)
 
+    server = Unicode(
+        "",
+        help="The team's services: the URL `mlops-magics serve` printed (its MLflow server). Every part then "
+        "works against them: runs, models, features, drift checks. The MLOPS_SERVER environment variable "
+        "sets it too; MLOPS_TOKEN carries the team's token.",
+    ).tag(config=True)
+
     online_store = Unicode(
         "",
         help="Feast online store. Empty: SQLite inside the workspace; `redis://HOST:PORT` for Redis.",
@@ -80,17 +87,32 @@ class MLOps(Configurable):
                 setattr(self, name, trait.from_string(raw))
 
     def resolved_home(self) -> str:
-        """The workspace folder in force: MLOPS_HOME, else ``home``, else ``./.mlops``."""
+        """The workspace folder in force: MLOPS_HOME, else ``home``, else (with ``server``) a per-user folder
+        for that server, else ``./.mlops``."""
         env = os.environ.get("MLOPS_HOME", "").strip()
         if env:
             return os.path.abspath(os.path.expanduser(env))
         if self.home:
             return os.path.abspath(os.path.expanduser(self.home))
+        if self.server:  # the state is the team's: what stays local (records, caches) goes beside the user
+            return team_home(self.server)
         return os.path.abspath(".mlops")
 
     def resolved_tracking_uri(self) -> str:
-        """MLFLOW_TRACKING_URI, else ``tracking_uri``, else empty (embedded SQLite)."""
-        return os.environ.get("MLFLOW_TRACKING_URI", "").strip() or self.tracking_uri
+        """MLFLOW_TRACKING_URI, else ``tracking_uri``, else the team's ``server``, else empty (embedded)."""
+        return (
+            os.environ.get("MLFLOW_TRACKING_URI", "").strip() or self.tracking_uri or self.server.rstrip("/")
+        )
+
+
+def team_home(server: str) -> str:
+    """The local side of a team workspace (deployment records, downloaded data, logs): one folder per
+    user and server under the user cache, so a notebook's own folder gets nothing but its outputs."""
+    import re
+
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", server.split("://", 1)[-1].rstrip("/"))[:100]
+    return os.path.join(base, "mlops-magics", "team", name)
 
 
 def env_name(setting: str) -> str:

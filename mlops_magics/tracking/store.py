@@ -30,6 +30,9 @@ def tracking_uri(config=None) -> str:
     config = config or get_config()
     uri = config.resolved_tracking_uri()
     if uri:
+        token = os.environ.get("MLOPS_TOKEN")
+        if token and config.server and not os.environ.get("MLFLOW_TRACKING_TOKEN"):
+            os.environ["MLFLOW_TRACKING_TOKEN"] = token  # the team's token, as MLflow's client sends it
         return uri
     ws = current(config).ensure()
     _init_embedded(ws)
