@@ -115,6 +115,13 @@ def team_home(server: str) -> str:
     return os.path.join(base, "mlops-magics", "team", name)
 
 
+def export_token() -> None:
+    """MLflow's clients (tracking, artifacts) send ``MLFLOW_TRACKING_TOKEN``: the team's token
+    (``MLOPS_TOKEN``) becomes it, unless one is set already."""
+    if os.environ.get("MLOPS_TOKEN") and not os.environ.get("MLFLOW_TRACKING_TOKEN"):
+        os.environ["MLFLOW_TRACKING_TOKEN"] = os.environ["MLOPS_TOKEN"]
+
+
 def env_name(setting: str) -> str:
     """``online_store`` -> ``MLOPS_ONLINE_STORE``: a setting's default can come from the environment."""
     return f"MLOPS_{setting.upper()}"

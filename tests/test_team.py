@@ -76,6 +76,18 @@ def team(tmp_path_factory):
             redis_proc.wait(10)
 
 
+@pytest.fixture(autouse=True)
+def token(monkeypatch):
+    """This process reads the services as a team member would: with the token."""
+    monkeypatch.setenv("MLOPS_TOKEN", TOKEN)
+
+
+def python(code: str, env: dict, cwd, timeout: float) -> subprocess.CompletedProcess:
+    """A fresh interpreter with exactly ``env`` (a user's, not this process's)."""
+    return subprocess.run([sys.executable, "-c", code], env=env, cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout)  # fmt: skip
+
+
 def client(team: Team, monkeypatch):
     """MLflow's own client against the team's server, with the team's token."""
     from mlflow import MlflowClient
@@ -91,11 +103,7 @@ def feast_store(team: Team, folder: Path):
     from mlops_magics.features import remote
     from mlops_magics.team.discovery import services
 
-    os.environ["MLOPS_TOKEN"] = TOKEN
-    try:
-        doc = remote.repo_config(services(team.url))
-    finally:
-        del os.environ["MLOPS_TOKEN"]
+    doc = remote.repo_config(services(team.url))
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "feature_store.yaml").write_text(yaml.safe_dump(doc))
     return remote.open_store(folder, doc, TOKEN)
@@ -173,8 +181,6 @@ def test_the_demo_runs_from_another_folder_with_only_the_server_setting(team, tm
 
 
 def test_two_notebooks_in_two_folders_share_runs_and_features(team, tmp_path):
-    from conftest import run_python
-
     write = """
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
@@ -190,11 +196,11 @@ from mlops_magics import features, tracking
 print(tracking.resolve_run("shared-run").run_id)
 print(features.online(["shop_sales:sales"], [{"shop_id": 2}, {"shop_id": 3}])["sales"].tolist())
 """
-    a = run_python(write, env=user_env(tmp_path / "alice", MLOPS_SERVER=team.url, MLOPS_TOKEN=TOKEN),
+    a = python(write, env=user_env(tmp_path / "alice", MLOPS_SERVER=team.url, MLOPS_TOKEN=TOKEN),
                    cwd=tmp_path, timeout=600)  # fmt: skip
     assert a.returncode == 0, a.stderr[-3000:]
     (tmp_path / "bob").mkdir()
-    b = run_python(read, env=user_env(tmp_path / "bob", MLOPS_SERVER=team.url, MLOPS_TOKEN=TOKEN),
+    b = python(read, env=user_env(tmp_path / "bob", MLOPS_SERVER=team.url, MLOPS_TOKEN=TOKEN),
                    cwd=tmp_path / "bob", timeout=600)  # fmt: skip
     assert b.returncode == 0, b.stderr[-3000:]
     run_id, online = b.stdout.strip().splitlines()[-2:]
@@ -202,13 +208,11 @@ print(features.online(["shop_sales:sales"], [{"shop_id": 2}, {"shop_id": 3}])["s
     assert online in ("[7.0, nan]", "[7.0, None]", "[7.0, <NA>]"), online
     assert not list((tmp_path / "bob").iterdir())  # bob's folder: nothing written
     # without the token: one clear line, not a stack of HTTP errors
-    c = run_python(read, env=user_env(tmp_path / "eve", MLOPS_SERVER=team.url), cwd=tmp_path, timeout=300)
+    c = python(read, env=user_env(tmp_path / "eve", MLOPS_SERVER=team.url), cwd=tmp_path, timeout=300)
     assert c.returncode != 0 and "set MLOPS_TOKEN" in c.stderr
 
 
 def test_push_copies_a_personal_workspace_with_its_lineage(team, tmp_path, monkeypatch):
-    from conftest import run_python
-
     local = tmp_path / "mine" / ".mlops"
     build = """
 import pandas as pd
@@ -224,7 +228,7 @@ shifted = train[["x", "y"]].assign(x=train["x"] * 3)
 monitoring.check(f"run:{run.run_id}", shifted, save="pushed-check")  # against the run's training data
 print(run.run_id)
 """
-    r = run_python(build, env=user_env(tmp_path / "home", MLOPS_HOME=str(local)), cwd=tmp_path, timeout=600)
+    r = python(build, env=user_env(tmp_path / "home", MLOPS_HOME=str(local)), cwd=tmp_path, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     old_run = r.stdout.strip().splitlines()[-1]
     env = user_env(tmp_path / "home", MLOPS_TOKEN=TOKEN)
@@ -245,7 +249,7 @@ print(run.run_id)
     assert len(records) == 1 and records[0]["metadata"]["reference_run"] == version.run_id  # ids rewritten
 
     # the lineage resolves on the team's side, from another folder
-    chain = run_python(
+    chain = python(
         "from mlops_magics.lineage import lineage\nprint(lineage('models:/pushed-model@champion').to_text())",
         env=user_env(tmp_path / "other", MLOPS_SERVER=team.url, MLOPS_TOKEN=TOKEN), cwd=tmp_path, timeout=300,
     )  # fmt: skip

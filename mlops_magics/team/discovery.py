@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from .. import schema
+from ..config import export_token
 from ..errors import BackendError
 
 SERVICES_TAG = schema.key("services")
@@ -68,6 +69,7 @@ def read(server: str) -> dict:
 
 def services(server: str) -> Services:
     """The team's services behind ``server`` (cached for the process)."""
+    export_token()
     server = server.rstrip("/")
     if server not in _cache:
         raw = read(server)

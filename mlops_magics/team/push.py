@@ -55,9 +55,7 @@ def push(source: str | os.PathLike, server: str, log=print) -> Pushed:
         raise UserInputError(
             f"{source}: no workspace there (no workspace.json); give the .mlops folder to push"
         )
-    team = services(server)
-    if os.environ.get("MLOPS_TOKEN") and not os.environ.get("MLFLOW_TRACKING_TOKEN"):
-        os.environ["MLFLOW_TRACKING_TOKEN"] = os.environ["MLOPS_TOKEN"]  # as MLflow's client sends it
+    team = services(server)  # the team's token goes to MLflow's client as well
     result = Pushed(str(ws.root), server)
     _copy_mlflow(f"sqlite:///{ws.mlflow_db}", server, result, log)
     _copy_features(ws, team, result, log)

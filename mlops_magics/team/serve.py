@@ -114,8 +114,6 @@ def _port(host: str, wanted: int) -> int:
 def serve(home: str | os.PathLike | None = None, *, db: str | None = None, online: str | None = None,
           host: str = "127.0.0.1", token: str | None = None, insecure: bool = False, log=print) -> Team:  # fmt: skip
     """Start the team's services over the workspace at ``home`` (default: the one in force)."""
-    import base64
-
     from ..workspace import current
 
     if host not in LOOPBACK and not token and not insecure:
@@ -129,7 +127,7 @@ def serve(home: str | os.PathLike | None = None, *, db: str | None = None, onlin
     ports = {name: _port(host, p) for name, p in PORTS.items()}
     env = {"MLOPS_HOME": str(ws.root)}
     if token:
-        env["INTRA_COMMUNICATION_BASE64"] = base64.b64encode(token.encode()).decode()
+        env["INTRA_COMMUNICATION_BASE64"] = token  # compared as it is with the name in the client's token
     bin_dir = Path(sys.executable).parent
     started = []
     try:

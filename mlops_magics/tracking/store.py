@@ -15,7 +15,7 @@ import sqlite3
 import time
 import warnings
 
-from ..config import environ, get_config
+from ..config import environ, export_token, get_config
 from ..workspace import Workspace, current
 
 BUSY_TIMEOUT_S = 60
@@ -30,9 +30,8 @@ def tracking_uri(config=None) -> str:
     config = config or get_config()
     uri = config.resolved_tracking_uri()
     if uri:
-        token = os.environ.get("MLOPS_TOKEN")
-        if token and config.server and not os.environ.get("MLFLOW_TRACKING_TOKEN"):
-            os.environ["MLFLOW_TRACKING_TOKEN"] = token  # the team's token, as MLflow's client sends it
+        if config.server:
+            export_token()
         return uri
     ws = current(config).ensure()
     _init_embedded(ws)
