@@ -124,7 +124,7 @@ def run(seconds: int | None = None) -> str:
         serving.stop_all()
     stats = {k: (percentile(v, 0.5), percentile(v, 0.99)) for k, v in times.items()}
     shown = [[k, f"{p50:.2f}", f"{p99:.2f}"] for k, (p50, p99) in stats.items()]
-    (a50, a99), (b50, b99) = (
+    (a50, a99), (_, b99) = (
         stats["(a) enriched endpoint, id only"],
         stats["(b) model endpoint, client sends features"],
     )

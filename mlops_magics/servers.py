@@ -212,9 +212,17 @@ def stop(name: str, grace: float = 10) -> Server | None:
 
 
 def running() -> dict[str, Server]:
-    """The servers this process started that are still alive (dead ones are dropped)."""
+    """The servers this process started that are still alive (dead ones are dropped).
+
+    A killed multi-threaded server can be a zombie that is not yet reapable (its other threads still
+    exiting): ``poll()`` says running while it is gone, so it is checked by its state too and reaped."""
     for name, (_server, proc, owner_end) in list(_RUNNING.items()):
-        if proc.poll() is not None:
+        if proc.poll() is None and not procs.alive(proc.pid):
+            try:
+                proc.wait(timeout=10)  # the last threads of a killed process end in a moment
+            except subprocess.TimeoutExpired:
+                pass
+        if proc.returncode is not None or not procs.alive(proc.pid):
             _RUNNING.pop(name)
             if owner_end is not None:
                 os.close(owner_end)

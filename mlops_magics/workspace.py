@@ -10,7 +10,7 @@
       feast/                  Feast repo: feature_store.yaml, registry.db, online.db, data/ (parquet)
       deployments/NAME/       one folder per local deployment: record, settings, logs, request log
       monitoring/             Evidently workspace (projects and snapshots)
-      pipelines/RUN_ID/       executed notebooks of pipeline runs
+      pipelines/NAME-TIME-ID/ executed notebooks of pipeline runs
       envs/                   cached serving environments (MLServer venvs)
       logs/                   logs of the UI servers started for this workspace
 
@@ -84,6 +84,16 @@ class Workspace:
     @property
     def pipelines_dir(self) -> Path:
         return self.root / "pipelines"
+
+    def pipeline_run_dir(self, pipeline: str, engine: str = "") -> Path:
+        """A new folder for one run of ``pipeline``, whose name may be any text a pipeline file gives."""
+        import uuid
+
+        safe = (
+            re.sub(r"[^A-Za-z0-9_.-]+", "_", str(pipeline)).replace("..", "_").strip("._-")[:60] or "pipeline"
+        )
+        stamp = f"{'-' + engine if engine else ''}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+        return self.pipelines_dir / check_name(safe + stamp, "pipeline run")
 
     @property
     def envs_dir(self) -> Path:

@@ -63,6 +63,47 @@ def test_unbalanced_quotes_are_one_line(ip):
             ip.run_cell_magic(magic, line, "x = 1")
 
 
+# -- issue #19: numbers are range-checked by the parser, and a bad -o NAME stops a verb before it runs ---------
+@pytest.mark.parametrize(
+    "magic, line, message",
+    [
+        (
+            "deploy",
+            "models:/x@y --name x --port 99999",
+            "argument --port: 99999 is out of range",
+        ),  # was OverflowError
+        ("deploy", "models:/x@y --name x --timeout -5", "argument --timeout: -5 is out of range"),
+        (
+            "deploy",
+            "models:/x@y --name x --target seldon --replicas -5",
+            "argument --replicas: -5 is out of range",
+        ),
+        ("deploy", "logs x -n 0", "argument -n/--lines: 0 is out of range"),
+        ("track", "ui --port 99999", "argument --port: 99999 is out of range"),
+        ("drift", "ui --port 0", "argument --port: 0 is out of range"),
+        ("drift", "a b --threshold nan", "argument --threshold: nan is out of range"),
+        ("drift", "watch deployment:x --min-rows -1", "argument --min-rows: -1 is out of range"),
+        ("mlops", "run x.ipynb --parallel 0", "0 is not in the range 1<=x<=64"),
+    ],
+)
+def test_numbers_are_range_checked_by_the_parser(ip, tmp_path, magic, line, message):
+    with pytest.raises(UsageError, match=re.escape(message)) as info:
+        ip.run_line_magic(magic, line)
+    assert type(info.value) is UsageError and "\n" not in str(info.value)
+    assert not (tmp_path / ".mlops" / "deployments" / "x").exists()  # refused before any download
+
+
+def test_a_bad_output_name_stops_a_verb_before_it_runs(ip, tmp_path):
+    for magic, line in [
+        ("mlops", "init sub -o 1x"),
+        ("mlops", "run one.ipynb -o 'a b'"),
+        ("drift", "a b -o 9"),
+    ]:
+        with pytest.raises(UsageError, match="-o takes a variable name"):
+            ip.run_line_magic(magic, line)
+    assert not (tmp_path / "sub").exists()  # %mlops init created the workspace, then refused the name
+
+
 # -- every verb, for real, returns a result object and -o stores it -----------------------------------------
 ONE_CELL = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("# parameters\nn = 1"),
                                            nbformat.v4.new_code_cell("print(n)")])  # fmt: skip
@@ -143,44 +184,3 @@ def test_the_readme_table_names_real_functions():
         module, _, attr = dotted.rpartition(".")
         value = getattr(importlib.import_module(module), attr)
         assert callable(value) or attr.isupper(), dotted  # functions, and the registries (TARGETS, ENGINES)
-
-
-# -- issue #19: numbers are range-checked by the parser, and a bad -o NAME stops a verb before it runs ---------
-@pytest.mark.parametrize(
-    "magic, line, message",
-    [
-        (
-            "deploy",
-            "models:/x@y --name x --port 99999",
-            "argument --port: 99999 is out of range",
-        ),  # was OverflowError
-        ("deploy", "models:/x@y --name x --timeout -5", "argument --timeout: -5 is out of range"),
-        (
-            "deploy",
-            "models:/x@y --name x --target seldon --replicas -5",
-            "argument --replicas: -5 is out of range",
-        ),
-        ("deploy", "logs x -n 0", "argument -n/--lines: 0 is out of range"),
-        ("track", "ui --port 99999", "argument --port: 99999 is out of range"),
-        ("drift", "ui --port 0", "argument --port: 0 is out of range"),
-        ("drift", "a b --threshold nan", "argument --threshold: nan is out of range"),
-        ("drift", "watch deployment:x --min-rows -1", "argument --min-rows: -1 is out of range"),
-        ("mlops", "run x.ipynb --parallel 0", "0 is not in the range 1<=x<=64"),
-    ],
-)
-def test_numbers_are_range_checked_by_the_parser(ip, tmp_path, magic, line, message):
-    with pytest.raises(UsageError, match=re.escape(message)) as info:
-        ip.run_line_magic(magic, line)
-    assert type(info.value) is UsageError and "\n" not in str(info.value)
-    assert not (tmp_path / ".mlops" / "deployments" / "x").exists()  # refused before any download
-
-
-def test_a_bad_output_name_stops_a_verb_before_it_runs(ip, tmp_path):
-    for magic, line in [
-        ("mlops", "init sub -o 1x"),
-        ("mlops", "run one.ipynb -o 'a b'"),
-        ("drift", "a b -o 9"),
-    ]:
-        with pytest.raises(UsageError, match="-o takes a variable name"):
-            ip.run_line_magic(magic, line)
-    assert not (tmp_path / "sub").exists()  # %mlops init created the workspace, then refused the name

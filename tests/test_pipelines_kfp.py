@@ -14,7 +14,7 @@ def two_steps(tmp_path, extra: str = ""):
     notebook(tmp_path / "a.ipynb", 'x = 1\nname = "a"', 'print(f"{x=}")\nprint(f"{name=}")')
     notebook(tmp_path / "b.ipynb", "x = 1\nrate = 0.5", 'print(f"{x=}")\nprint(f"{rate=}")', tag=False)
     (tmp_path / "p.yaml").write_text(
-        "name: Two Steps\nparameters: {x: 4}\nsteps:\n  first: {notebook: a.ipynb, parameters: {name: fixed}}\n"
+        "name: two_steps\nparameters: {x: 4}\nsteps:\n  first: {notebook: a.ipynb, parameters: {name: fixed}}\n"
         f"  second: {{notebook: b.ipynb, needs: [first]{extra}}}\n"
     )
     return tmp_path / "p.yaml"
@@ -52,7 +52,7 @@ def test_kfp_local_runs_a_two_step_pipeline(tmp_path):
     result = CliRunner().invoke(main, ["run", str(two_steps(tmp_path)), "--engine", "kfp-local", "-p", "x", "6"],
                                 catch_exceptions=False)  # fmt: skip
     assert result.exit_code == 0, result.output
-    folder = next((tmp_path / ".mlops" / "pipelines").glob("Two Steps-kfp-*"))
+    folder = next((tmp_path / ".mlops" / "pipelines").glob("two_steps-kfp-*"))
     first = next(folder.glob("outputs/*/step-first/output_notebook"))
     second = next(folder.glob("outputs/*/step-second/output_notebook"))
     assert executed_values(first) == {"x": "6", "name": "'fixed'"}
@@ -150,7 +150,7 @@ def test_host_submits_the_compiled_pipeline(tmp_path):
     assert exp_path == "/apis/v2beta1/experiments" and exp["display_name"] == "credit"
     assert run_path == "/apis/v2beta1/runs" and run["experiment_id"] == "exp-1"
     assert run["pipeline_spec"] == yaml.safe_load(out.read_text())  # exactly what was compiled
-    assert run["display_name"].startswith("Two Steps ")
+    assert run["display_name"].startswith("two_steps ")
 
 
 def test_an_unreachable_host_is_one_line_and_exit_code_1(tmp_path):

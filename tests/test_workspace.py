@@ -62,6 +62,14 @@ def test_check_name_refuses_what_could_leave_the_workspace(name):
         Workspace(Path("/nowhere")).deployment_dir(name)
 
 
+def test_a_pipeline_run_folder_stays_in_the_workspace(tmp_path):
+    ws = Workspace(tmp_path / "ws")
+    for name in ("../../x", "Two Steps", "a/b", "x" * 300, "日本", "..", "", "credit-risk"):
+        folder = ws.pipeline_run_dir(name, "kfp")
+        assert folder.parent == ws.pipelines_dir and ".." not in folder.name and len(folder.name) <= 100
+    assert ws.pipeline_run_dir("credit-risk").name.startswith("credit-risk-")
+
+
 def test_check_name_keeps_good_names():
     for name in ("credit-risk", "v1.2", "A_b-3", "x" * 100):
         assert check_name(name, "--save") == name

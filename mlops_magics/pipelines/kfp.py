@@ -174,7 +174,7 @@ def _folder(pipeline: Pipeline, config=None) -> Path:
     from ..workspace import current
 
     ws = current(config).ensure()
-    return ws.pipelines_dir / f"{pipeline.name}-kfp-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    return ws.pipeline_run_dir(pipeline.name, "kfp")
 
 
 class KfpEngine(Engine):

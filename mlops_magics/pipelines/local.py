@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import time
-import uuid
 from pathlib import Path
 
 from .. import procs, schema
@@ -75,7 +74,7 @@ def run(target, overrides: dict | None = None, *, parallel: int = 1, timeout: fl
     pipeline = load(target)
     overrides = dict(overrides or {})
     ws = current(config).ensure()
-    folder = ws.pipelines_dir / f"{pipeline.name}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    folder = ws.pipeline_run_dir(pipeline.name)
     step_params, inputs = prepare(pipeline, overrides, folder)
     rec = R.make(pipeline, step_params, overrides)
     (folder / "record.json").write_text(json.dumps(rec, indent=2, default=str))

@@ -26,7 +26,6 @@ import re
 from pathlib import Path
 
 from ..errors import UserInputError, shown
-from ..workspace import check_name
 from . import params as P
 
 NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,99}$")  # a step's name also names its output notebook
@@ -51,7 +50,7 @@ FILE_SCHEMA = {
     "required": ["steps"],
     "additionalProperties": False,
     "properties": {
-        "name": {"type": "string"},
+        "name": {"type": "string", "minLength": 1, "maxLength": 100},  # any text: folders take a safe form
         "description": {"type": "string"},
         "parameters": {"type": "object", "propertyNames": {"type": "string"}},
         "steps": {
@@ -170,11 +169,11 @@ def load(path: str | Path) -> Pipeline:
     if path.suffix == ".ipynb":
         if not _is_file(path, "notebook"):
             raise UserInputError(f"no notebook at {shown(str(path), 200)}")
-        name = re.sub(r"[^A-Za-z0-9_-]", "_", path.stem)[:100]  # it names the run's folder
+        name = re.sub(r"[^A-Za-z0-9_-]", "_", path.stem)[:100]
         step = _step(
             name if NAME.match(name) else "notebook", {"notebook": path.name}, path.parent, path.name
         )
-        return Pipeline(name=name, source=path, steps={step.name: step})
+        return Pipeline(name=path.stem, source=path, steps={step.name: step})
     if path.suffix not in (".yaml", ".yml"):
         raise UserInputError(f"{shown(path.name)}: give a notebook (.ipynb) or a pipeline file (.yaml)")
     if not _is_file(path, "pipeline file"):
@@ -188,8 +187,6 @@ def load(path: str | Path) -> Pipeline:
     if not isinstance(doc, dict) or "steps" not in doc:
         raise UserInputError(f"{path.name}: expected a mapping with 'steps:' (step name -> notebook, needs)")
     validate(doc, path.name)
-    if "name" in doc:
-        check_name(doc["name"], f"{path.name}: name", "credit-risk")
     steps = {}
     for name, body in doc["steps"].items():
         steps[name] = _step(
@@ -199,8 +196,7 @@ def load(path: str | Path) -> Pipeline:
         missing = [n for n in step.needs if n not in steps]
         if missing:
             raise UserInputError(f"step {step.name} needs {', '.join(missing)}, which is not a step")
-    name = doc.get("name") or re.sub(r"[^A-Za-z0-9_-]", "_", path.stem)[:100]
-    pipeline = Pipeline(name=name, source=path, steps=steps,
+    pipeline = Pipeline(name=str(doc.get("name") or path.stem), source=path, steps=steps,
                         parameters=dict(doc.get("parameters") or {}))  # fmt: skip
     pipeline.order()  # refuse cycles now
     return pipeline
