@@ -134,8 +134,8 @@ def workspace_status(config=None) -> WorkspaceStatus:
     }
     notes = []
     if config.server:  # the team's services: each part says where it is (one GET, no backend import)
+        from .discovery import services
         from .errors import MLOpsError
-        from .team.discovery import services
 
         try:
             team = services(config.server)

@@ -100,8 +100,8 @@ def feast_store(team: Team, folder: Path):
     """Feast's own FeatureStore over the team's three Feast servers (a client yaml, the token in memory)."""
     import yaml
 
+    from mlops_magics.discovery import services
     from mlops_magics.features import remote
-    from mlops_magics.team.discovery import services
 
     doc = remote.repo_config(services(team.url))
     folder.mkdir(parents=True, exist_ok=True)
@@ -110,8 +110,8 @@ def feast_store(team: Team, folder: Path):
 
 
 def evidently_records(team: Team, name: str) -> list[dict]:
+    from mlops_magics.discovery import services
     from mlops_magics.monitoring import remote
-    from mlops_magics.team.discovery import services
 
     return remote.records(services(team.url).evidently, name) or []
 
@@ -127,7 +127,7 @@ def test_the_services_need_the_token_and_publish_where_they_are(team):
     tags = {t["key"]: t["value"] for t in r.json()["experiment"]["tags"]}
     assert "mlops_magics.services" in tags and TOKEN not in tags["mlops_magics.services"]
     assert TOKEN not in team.log.read_text()
-    from mlops_magics.team.discovery import services
+    from mlops_magics.discovery import services
 
     evidently = services(team.url).evidently
     assert httpx.post(f"{evidently}/api/projects", json={"name": "x"}, trust_env=False).status_code in (
@@ -200,13 +200,15 @@ print(features.online(["shop_sales:sales"], [{"shop_id": 2}, {"shop_id": 3}])["s
                    cwd=tmp_path, timeout=600)  # fmt: skip
     assert a.returncode == 0, a.stderr[-3000:]
     (tmp_path / "bob").mkdir()
-    b = python(read, env=user_env(tmp_path / "bob", MLOPS_SERVER=team.url, MLOPS_TOKEN=TOKEN),
+    b = python(read, env=user_env(tmp_path / "bob-home", MLOPS_SERVER=team.url, MLOPS_TOKEN=TOKEN),
                    cwd=tmp_path / "bob", timeout=600)  # fmt: skip
     assert b.returncode == 0, b.stderr[-3000:]
     run_id, online = b.stdout.strip().splitlines()[-2:]
     assert run_id == a.stdout.strip().splitlines()[-1]
     assert online in ("[7.0, nan]", "[7.0, None]", "[7.0, <NA>]"), online
-    assert not list((tmp_path / "bob").iterdir())  # bob's folder: nothing written
+    assert not list(
+        (tmp_path / "bob").iterdir()
+    )  # bob's notebook folder: nothing written (a cache in ~/.cache)
     # without the token: one clear line, not a stack of HTTP errors
     c = python(read, env=user_env(tmp_path / "eve", MLOPS_SERVER=team.url), cwd=tmp_path, timeout=300)
     assert c.returncode != 0 and "set MLOPS_TOKEN" in c.stderr

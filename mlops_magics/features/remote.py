@@ -13,7 +13,7 @@ from ..errors import BackendError
 
 
 def services(config):
-    from ..team.discovery import services as discover
+    from ..discovery import services as discover
 
     return discover(config.server)
 

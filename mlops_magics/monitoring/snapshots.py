@@ -35,7 +35,7 @@ def _team(config=None):
     config = config or get_config()
     if not config.server:
         return None
-    from ..team.discovery import services
+    from ..discovery import services
 
     return services(config.server).evidently
 

@@ -46,9 +46,9 @@ class Pushed(Result):
 
 def push(source: str | os.PathLike, server: str, log=print) -> Pushed:
     """Copy the workspace at ``source`` (its ``.mlops`` folder) into the services behind ``server``."""
+    from ..discovery import services
     from ..errors import UserInputError
     from ..workspace import Workspace
-    from .discovery import services
 
     ws = Workspace(Path(source).expanduser().resolve())
     if not ws.exists:

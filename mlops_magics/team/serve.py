@@ -21,11 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from .. import servers
+from .. import discovery, servers
 from ..display import Card, Result
 from ..errors import UserInputError
 from ..workspace import Workspace
-from . import discovery
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 PORTS = {

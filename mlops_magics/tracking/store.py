@@ -15,7 +15,7 @@ import sqlite3
 import time
 import warnings
 
-from ..config import environ, export_token, get_config
+from ..config import environ, get_config
 from ..workspace import Workspace, current
 
 BUSY_TIMEOUT_S = 60
@@ -30,8 +30,10 @@ def tracking_uri(config=None) -> str:
     config = config or get_config()
     uri = config.resolved_tracking_uri()
     if uri:
-        if config.server:
-            export_token()
+        if config.server:  # the service map, read once per process: a missing token is one clear line
+            from ..discovery import services
+
+            services(config.server)
         return uri
     ws = current(config).ensure()
     _init_embedded(ws)

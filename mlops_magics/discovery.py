@@ -11,9 +11,9 @@ import os
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from .. import schema
-from ..config import export_token
-from ..errors import BackendError
+from . import schema
+from .config import export_token
+from .errors import BackendError, UserInputError
 
 SERVICES_TAG = schema.key("services")
 _cache: dict[str, Services] = {}
@@ -56,8 +56,11 @@ def read(server: str) -> dict:
         r = httpx.get(url, params={"experiment_id": "0"}, headers=headers(), timeout=15, trust_env=False)
     except httpx.HTTPError as exc:
         raise BackendError(f"GET {url}", exc) from exc
-    if r.status_code == 401:
-        raise BackendError(f"GET {url}", "the server wants a token: set MLOPS_TOKEN")
+    if r.status_code in (401, 403):  # a setting to fix, not a failure of the server
+        raise UserInputError(
+            f"the team's server {server} refused {'this' if token() else 'no'} token (HTTP {r.status_code}): "
+            "set MLOPS_TOKEN to the token `mlops-magics serve` was started with"
+        )
     if r.status_code != 200:
         raise BackendError(f"GET {url}", f"HTTP {r.status_code}: {r.text[:200]}")
     tags = {t["key"]: t["value"] for t in r.json()["experiment"].get("tags", [])}
