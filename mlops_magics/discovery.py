@@ -95,14 +95,3 @@ def services(server: str) -> Services:
             auth=raw.get("auth", {}),
         )  # fmt: skip
     return _cache[server]
-
-
-def publish(server: str, services_map: dict) -> None:
-    """``serve``: write the map on experiment 0, after every server answers."""
-    from mlflow import MlflowClient
-
-    from ..tracking.store import retry_locked
-
-    retry_locked(MlflowClient(server).set_experiment_tag)(
-        "0", SERVICES_TAG, json.dumps(services_map, sort_keys=True)
-    )

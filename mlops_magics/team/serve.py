@@ -14,6 +14,7 @@ is published on MLflow (team/discovery.py), so a notebook needs one setting.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import sys
@@ -159,7 +160,7 @@ def serve(home: str | os.PathLike | None = None, *, db: str | None = None, onlin
         log(f"Evidently {started[-1].url}")
         url = started[0].url
         with _token_env(token):
-            discovery.publish(url, {
+            _publish(url, {
                 "version": 1, "feast_project": "mlops",
                 "feast_registry": {"port": ports["feast_registry"]}, "feast_offline": {"port": ports["feast_offline"]},
                 "feast_online": {"port": ports["feast_online"]}, "evidently": {"port": ports["evidently"]},
@@ -193,7 +194,7 @@ def _mlflow(
         tracking_uri()  # the embedded store exists, in WAL mode, before the server opens it
     cmd = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", backend, "--serve-artifacts",
            "--artifacts-destination", str(ws.artifacts_dir), "--host", host, "--port", str(port), "--workers", "1"]  # fmt: skip
-    env = dict(env)
+    env = {**env, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}  # MLflow's GenAI job runners: 7 processes
     if host not in LOOPBACK:
         cmd += [
             "--allowed-hosts",
@@ -209,3 +210,14 @@ def _mlflow(
                    MLFLOW_FLASK_SERVER_SECRET_KEY=secrets.token_hex(16), MLOPS_SERVER_TOKEN=token)  # fmt: skip
     return servers.start("team-mlflow", cmd, host=host, port=port, log_path=ws.logs_dir / "mlflow-team.log",
                          ready=lambda s: servers.http_ok(f"{s.url}/health"), timeout=240, env=env)  # fmt: skip
+
+
+def _publish(server: str, services_map: dict) -> None:
+    """The service map on experiment 0, written last, once every server answers (discovery reads it)."""
+    from mlflow import MlflowClient
+
+    from ..tracking.store import retry_locked
+
+    retry_locked(MlflowClient(server).set_experiment_tag)(
+        "0", discovery.SERVICES_TAG, json.dumps(services_map, sort_keys=True)
+    )
