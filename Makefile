@@ -39,7 +39,7 @@ lint: venv
 
 # Re-resolve the lock (needs the registry); commit the result with the versions you tested.
 lock: venv
-	$(UV) pip compile pyproject.toml --extra kubeflow --extra redis --extra demo --extra test --extra dev \
+	$(UV) pip compile pyproject.toml --extra kubeflow --extra redis --extra team --extra demo --extra test --extra dev \
 		--python-version 3.11 -o requirements.lock
 
 clean:

@@ -223,6 +223,56 @@ def stop_deployment(name, stop_all):
     click.echo(result.card().to_text())
 
 
+@main.command()
+@click.option(
+    "--db",
+    help="PostgreSQL URL for MLflow's store and Feast's registry (default: SQLite and a file registry in the workspace).",
+)
+@click.option(
+    "--online", help="Feast's online store, e.g. redis://cache:6379 (default: SQLite in the workspace)."
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address every server binds.")
+@click.option(
+    "--token",
+    envvar="MLOPS_TOKEN",
+    help="A shared token (12+ characters) the servers require; env MLOPS_TOKEN.",
+)
+@click.option("--insecure", is_flag=True, help="Allow a non-loopback --host without a token.")
+def serve(db, online, host, token, insecure):
+    """Serve the workspace to a team: MLflow, Feast's registry/offline/online servers, the Evidently UI.
+    Ctrl-C stops them all."""
+    import time
+
+    from . import servers
+    from .team.serve import serve as start
+
+    team = _usage(start, db=db, online=online, host=host, token=token, insecure=insecure, log=click.echo)
+    click.echo(team.card().to_text())
+    try:
+        while all(server.alive() for server in servers.running().values()) and servers.running():
+            time.sleep(1)
+        click.echo("a service stopped; stopping the others", err=True)
+        raise SystemExit(1)
+    except KeyboardInterrupt:
+        click.echo("stopping the services")
+    finally:
+        servers.stop_all()
+
+
+@main.command()
+@click.argument("source", type=click.Path(file_okay=False))
+@click.option(
+    "--to", "server", required=True, help="The team's server: the URL `mlops-magics serve` printed."
+)
+def push(source, server):
+    """Copy a personal workspace (its .mlops folder) into the team's services: runs with their artifacts and
+    lineage, logged and registered models with aliases, feature views with their data, saved drift checks.
+    Pushing again copies only what is new. MLOPS_TOKEN carries the team's token."""
+    from .team.push import push as copy
+
+    click.echo(_usage(copy, source, server.rstrip("/"), log=click.echo).card().to_text())
+
+
 @main.command("prepare-serving")
 def prepare_serving():
     """Build the serving environment (MLServer + scikit-learn) now, so the first %deploy does not wait."""

@@ -87,12 +87,15 @@ class MLOps(Configurable):
                 setattr(self, name, trait.from_string(raw))
 
     def resolved_home(self) -> str:
-        """The workspace folder in force: MLOPS_HOME, else ``home``, else ``./.mlops``."""
+        """The workspace folder in force: MLOPS_HOME, else ``home``, else (with ``server``) a per-user folder
+        for that server, else ``./.mlops``."""
         env = os.environ.get("MLOPS_HOME", "").strip()
         if env:
             return os.path.abspath(os.path.expanduser(env))
         if self.home:
             return os.path.abspath(os.path.expanduser(self.home))
+        if self.server:  # the state is the team's: what stays local (records, caches) goes beside the user
+            return team_home(self.server)
         return os.path.abspath(".mlops")
 
     def resolved_tracking_uri(self) -> str:
@@ -100,6 +103,23 @@ class MLOps(Configurable):
         return (
             os.environ.get("MLFLOW_TRACKING_URI", "").strip() or self.tracking_uri or self.server.rstrip("/")
         )
+
+
+def team_home(server: str) -> str:
+    """The local side of a team workspace (deployment records, downloaded data, logs): one folder per
+    user and server under the user cache, so a notebook's own folder gets nothing but its outputs."""
+    import re
+
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", server.split("://", 1)[-1].rstrip("/"))[:100]
+    return os.path.join(base, "mlops-magics", "team", name)
+
+
+def export_token() -> None:
+    """MLflow's clients (tracking, artifacts) send ``MLFLOW_TRACKING_TOKEN``: the team's token
+    (``MLOPS_TOKEN``) becomes it, unless one is set already."""
+    if os.environ.get("MLOPS_TOKEN") and not os.environ.get("MLFLOW_TRACKING_TOKEN"):
+        os.environ["MLFLOW_TRACKING_TOKEN"] = os.environ["MLOPS_TOKEN"]
 
 
 def env_name(setting: str) -> str:

@@ -178,7 +178,7 @@ def _feature_nodes(used: list[dict], config) -> list[Node]:
     for u in used:
         n = Node("feature_view", u["view"], {"version": u.get("version"), "fingerprint": u.get("fingerprint"),
                                              "features": ", ".join(u.get("features", []))}, link=view_url(u["view"]))  # fmt: skip
-        data = version_data(u["view"], u.get("fingerprint"), config)
+        data = version_data(u["view"], u.get("fingerprint"), config, fetch=True)
         try:
             view = get_view(u["view"], config)
         except UserInputError:

@@ -140,6 +140,23 @@ def workspace_status(config=None) -> WorkspaceStatus:
         "serving": f"MLServer, local processes on {config.serving_host}",
         "monitoring": f"Evidently workspace {evidently_dir(config)} (evidently ui --workspace {evidently_dir(config)})",
     }
+    notes = []
+    if config.server:  # the team's services: each part says where it is (one GET, no backend import)
+        from .discovery import services
+        from .errors import MLOpsError
+
+        try:
+            team = services(config.server)
+        except MLOpsError as exc:
+            notes.append(f"the team's services did not answer: {exc}")
+        else:
+            backends.update({
+                "tracking": f"team MLflow server {team.server}",
+                "features": f"team Feast servers: registry grpc://{team.registry}, offline "
+                            f"grpc://{team.offline_host}:{team.offline_port}, online {team.online}",
+                "monitoring": f"team Evidently UI {team.evidently}",
+                "local": f"{ws.root} (deployment records, downloaded data, logs)",
+            })  # fmt: skip
     runs, models = _mlflow_counts(ws, tracking)
     counts = {
         "runs": runs,
@@ -148,7 +165,9 @@ def workspace_status(config=None) -> WorkspaceStatus:
         "deployments": len(list(ws.deployments_dir.glob("*/deployment.json"))),
         "drift snapshots": count_snapshots(config),
     }
-    return WorkspaceStatus(str(ws.root), ws.exists, backends, counts)
+    if config.server:
+        counts["feature views"] = "on the team's registry (%feature list)"
+    return WorkspaceStatus(str(ws.root), ws.exists, backends, counts, notes)
 
 
 def init(path=None, config=None) -> WorkspaceStatus:

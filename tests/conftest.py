@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -188,3 +189,67 @@ def redis_url(tmp_path_factory):
     yield url, client
     proc.terminate()
     proc.wait(10)
+
+
+def _pg_bin(name: str) -> str | None:
+    import glob
+    import shutil
+
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))  # Debian keeps them off PATH
+    return found[-1] if found else shutil.which(name)
+
+
+@contextlib.contextmanager
+def start_postgres(databases=("mlops",)):
+    """A real PostgreSQL on loopback in a throwaway folder; yields ``postgresql://mlops@127.0.0.1:PORT``.
+
+    PostgreSQL refuses to run as root, so as root the server runs as ``postgres`` (``Popen(user=)``: the
+    child *is* the postmaster, so SIGINT reaches it); its folder is under ``tempfile.mkdtemp`` because
+    pytest's tmp_path is not open to that user."""
+    import shutil
+    import signal
+    import tempfile
+    import time
+
+    if _pg_bin("initdb") is None:
+        pytest.fail("PostgreSQL is not installed: apt-get install postgresql (.ci/run does this)")
+    as_pg = {"user": "postgres", "group": "postgres", "extra_groups": []} if os.geteuid() == 0 else {}
+    folder = tempfile.mkdtemp(prefix="mlops-pg-")
+    if as_pg:
+        shutil.chown(folder, "postgres", "postgres")
+    subprocess.run([_pg_bin("initdb"), "-D", f"{folder}/data", "-U", "mlops", "-A", "trust", "-E", "UTF8",
+                    "--no-locale", "--no-sync"], check=True, capture_output=True, cwd=folder, **as_pg)  # fmt: skip
+    from mlops_magics.servers import free_port
+
+    port = free_port()
+    with open(f"{folder}/log", "wb") as log:
+        proc = subprocess.Popen([_pg_bin("postgres"), "-D", f"{folder}/data", "-p", str(port), "-h", "127.0.0.1",
+                                 "-k", folder, "-c", "fsync=off", "-c", "full_page_writes=off",
+                                 "-c", "synchronous_commit=off"],
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=folder, **as_pg)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while subprocess.run([_pg_bin("pg_isready"), "-h", "127.0.0.1", "-p", str(port)],
+                             capture_output=True).returncode:  # fmt: skip
+            assert proc.poll() is None, Path(f"{folder}/log").read_text()[-2000:]
+            assert time.monotonic() < deadline, "PostgreSQL did not start in 60 s"
+            time.sleep(0.1)
+        for db in databases:
+            subprocess.run(
+                [_pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "mlops", db], check=True
+            )
+        yield f"postgresql://mlops@127.0.0.1:{port}"
+    finally:
+        proc.send_signal(signal.SIGINT)  # "fast" shutdown
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    with start_postgres() as url:
+        yield url

@@ -6,9 +6,9 @@ from __future__ import annotations
 import httpx
 import numpy as np
 import pandas as pd
-from test_serving_entity import _expected, build
 
 from conftest import start_redis
+from test_serving_entity import _expected, build
 
 
 def test_redis_online_store_and_redis_down(shell, tmp_path):

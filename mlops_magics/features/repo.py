@@ -42,40 +42,51 @@ def online_store_config(spec: str, ws: Workspace) -> dict:
     raise UserInputError(f"online store {spec!r} is not supported; use empty (SQLite) or redis://HOST:PORT")
 
 
-def _yaml(ws: Workspace, online: dict) -> str:
-    import yaml
-
-    return yaml.safe_dump(
-        {
-            "project": PROJECT,
-            "provider": "local",
-            "registry": {"path": str(ws.feast_dir / "registry.db"), "cache_ttl_seconds": 0},
-            "online_store": online,
-            "offline_store": {"type": "file"},
-            "entity_key_serialization_version": 3,
-        },
-        sort_keys=False,
-    )
+def _repo_config(ws: Workspace, online: dict) -> dict:
+    return {
+        "project": PROJECT,
+        "provider": "local",
+        "registry": {"path": str(ws.feast_dir / "registry.db"), "cache_ttl_seconds": 0},
+        "online_store": online,
+        "offline_store": {"type": "file"},
+        "entity_key_serialization_version": 3,
+    }
 
 
 def store(config=None):
-    """The ``feast.FeatureStore`` of the workspace in force (``feature_store.yaml`` written if it changed)."""
+    """The ``feast.FeatureStore`` of the workspace in force (``feature_store.yaml`` written if it changed);
+    with ``MLOps.server``, the team's Feast servers (features/remote.py)."""
+    import os
+
+    import yaml
+
     config = config or get_config()
     ws = current(config).ensure()
-    online = online_store_config(config.online_store, ws)
-    key = (str(ws.root), repr(sorted(online.items())))
+    if config.server:
+        from . import remote
+
+        doc = remote.repo_config(remote.services(config))
+        token = os.environ.get("MLOPS_TOKEN") or None
+    else:
+        doc, token = _repo_config(ws, online_store_config(config.online_store, ws)), None
+    key = (str(ws.root), repr(doc), token)
     if key in _stores:
         return _stores[key]
-    text = _yaml(ws, online)
+    text = yaml.safe_dump(doc, sort_keys=False)
     path = ws.feast_dir / "feature_store.yaml"
-    from feast import FeatureStore
-
     with registry_lock(ws):
         if not path.is_file() or path.read_text() != text:
             path.write_text(text)
-        fs = FeatureStore(repo_path=str(ws.feast_dir))
-        if (ws.feast_dir / "registry.db").is_file() and not (ws.feast_dir / code.FILE).is_file():
-            code.write(fs, ws.feast_dir)  # a workspace made before the code was written
+        if config.server:  # the team's registry: its code lives with the team's server
+            from .remote import open_store
+
+            fs = open_store(ws.feast_dir, doc, token)
+        else:
+            from feast import FeatureStore
+
+            fs = FeatureStore(repo_path=str(ws.feast_dir))
+            if (ws.feast_dir / "registry.db").is_file() and not (ws.feast_dir / code.FILE).is_file():
+                code.write(fs, ws.feast_dir)  # a workspace made before the code was written
     _stores[key] = fs
     return fs
 
@@ -109,7 +120,14 @@ def forget_checked_refs(config=None) -> None:
         del _checked_refs[key]
 
 
-def version_data(view: str, fingerprint: str, config=None):
+def version_data(view: str, fingerprint: str, config=None, fetch: bool = False):
     """The parquet file that holds the data of one version of a view (kept, so a run's training data can
-    be read back exactly: monitoring uses it for ``run:ID`` drift references)."""
-    return current(config or get_config()).feast_data_dir / view / f"{fingerprint}.parquet"
+    be read back exactly: monitoring uses it for ``run:ID`` drift references). ``fetch``: against the
+    team's services, download it into the local cache first if it is not there."""
+    config = config or get_config()
+    path = current(config).feast_data_dir / view / f"{fingerprint}.parquet"
+    if fetch and config.server and not path.is_file():
+        from . import remote
+
+        remote.download(remote.services(config), view, path)
+    return path

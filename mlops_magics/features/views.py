@@ -9,11 +9,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from .. import schema
+from ..config import get_config
 from ..display import Outcome
 from ..errors import BackendError, UserInputError
 from ..quiet import quiet
 from ..workspace import current
-from . import frames
+from . import frames, remote
 from .repo import forget_checked_refs, registry_lock, store, version_data, write_code
 from .results import FeatureViewResult, Plan, ViewsTable
 
@@ -179,10 +180,14 @@ def register_frame(df, name: str, entity: str, timestamp: str, ttl: timedelta | 
                                 datetime.now(timezone.utc).isoformat())  # fmt: skip
         if renamed:
             tags[schema.VIEW_RENAMED] = json.dumps(renamed)
+        team = remote.services(config or get_config()) if (config or get_config()).server else None
+        source_path = (
+            f"{team.data_prefix}/{name}/{path.name}" if team else str(path)
+        )  # as the server reads it
         view = FeatureView(
             name=name, entities=[ent], ttl=ttl or timedelta(0), online=True, description=description,
             schema=[Field(name=entity, dtype=entity_type), *[Field(name=c, dtype=t) for c, t in feature_types.items()]],
-            source=FileSource(name=f"{name}__source", path=str(path), timestamp_field=timestamp),
+            source=FileSource(name=f"{name}__source", path=source_path, timestamp_field=timestamp),
             tags=tags,
         )  # fmt: skip
         the_plan = plan(fs, [ent, view])
@@ -201,6 +206,8 @@ def register_frame(df, name: str, entity: str, timestamp: str, ttl: timedelta | 
             data.to_parquet(tmp, index=False)
             tmp.replace(path)
             new_files.append(path)
+        if team is not None:  # the server's repo reads it from the team's artifacts
+            remote.upload(team, name, path)
         the_plan.not_in_code = _apply(fs, [ent, view], new_files, config)
     if materialize:
         _materialize(
@@ -208,18 +215,28 @@ def register_frame(df, name: str, entity: str, timestamp: str, ttl: timedelta | 
             [name],
             ts_min.to_pydatetime() - timedelta(seconds=1),
             ts_max.to_pydatetime() + timedelta(seconds=1),
+            retry=15 if team is not None else 0,
         )
     return FeatureViewResult.from_frame(
         name, entity, timestamp, view, data, the_plan, applied=True, renamed=renamed
     )
 
 
-def _materialize(fs, views: list[str], start: datetime, end: datetime) -> None:
-    try:
-        with quiet():  # "Materializing 1 feature views ... into the sqlite online store." and a bar
-            fs.materialize(start_date=start, end_date=end, feature_views=views)
-    except Exception as exc:
-        raise BackendError("feast.FeatureStore.materialize", exc) from exc
+def _materialize(fs, views: list[str], start: datetime, end: datetime, retry: float = 0) -> None:
+    """``retry``: seconds to keep trying (the team's feature server sees a new view once its registry
+    cache refreshes, up to a few seconds after the apply)."""
+    import time
+
+    deadline = time.monotonic() + retry
+    while True:
+        try:
+            with quiet():  # "Materializing 1 feature views ... into the sqlite online store." and a bar
+                fs.materialize(start_date=start, end_date=end, feature_views=views)
+            return
+        except Exception as exc:
+            if time.monotonic() >= deadline:
+                raise BackendError("feast.FeatureStore.materialize", exc) from exc
+            time.sleep(1)
 
 
 def apply_objects(objects: list, plan_only: bool = False, config=None) -> Plan:

@@ -29,11 +29,34 @@ def _history_path(name: str, config=None):
     return _history_dir(config) / f"{check_name(name, '--save', 'credit-risk')}.jsonl"
 
 
+def _team(config=None):
+    """The team's Evidently UI (its URL) when ``MLOps.server`` is set, else None."""
+    from ..config import get_config
+
+    config = config or get_config()
+    if not config.server:
+        return None
+    from ..discovery import services
+
+    return services(config.server).evidently
+
+
 def save(result, name: str, config=None, report: bool = True) -> str:
     """Add the snapshot to the Evidently project ``name`` (its dashboard panels made by the first check)
     and append the check to its history. ``report``: also write the full HTML report (a watch, which
-    saves a check every interval, leaves it to the snapshot). The result learns where it was saved."""
+    saves a check every interval, leaves it to the snapshot). The result learns where it was saved.
+    Against the team's services: the UI's API, the record inside the snapshot's metadata."""
     path = _history_path(name, config)
+    team = _team(config)
+    if team:
+        from . import remote
+
+        record = {"when": result.when, "dataset_drift": result.dataset_drift, "drift_share": result.drift_share,
+                  "scores": result.scores, "drifted": result.drifted, "report": result.report_path if report else None,
+                  "metadata": result.metadata}  # fmt: skip
+        pid = remote.project_id(team, name, create=True)
+        result.project_id, result.snapshot_id = str(pid), remote.add(team, pid, result.snapshot, record)
+        return str(pid)
     from filelock import FileLock
 
     ws_dir = evidently_dir(config)
@@ -123,6 +146,16 @@ class DriftHistory(Result):
 
 def history(name: str, config=None) -> DriftHistory:
     path = _history_path(name, config)
+    team = _team(config)
+    if team:
+        from . import remote
+
+        found = remote.records(team, name)
+        if not found:
+            raise UserInputError(
+                f"no saved drift checks named {name!r} on {team}; save one with %drift ... --save {name}"
+            )
+        return DriftHistory(name, found)
     if not path.is_file():
         raise UserInputError(f"no saved drift checks named {name!r}; save one with %drift ... --save {name}")
     return DriftHistory(name, _records(path))
@@ -132,22 +165,33 @@ def checks_for(run_id: str, deployments: list[str], config=None) -> list[tuple[s
     """Saved checks that involve a run (as reference or served model) or one of its deployments:
     [(history name, record)]."""
     out = []
-    for path in sorted(_history_dir(config).glob("*.jsonl")):
-        for line in path.read_text().splitlines():
-            if not line.strip():
-                continue
-            rec = json.loads(line)
-            meta = rec.get("metadata", {})
-            if meta.get("deployment") in deployments or run_id in (
-                meta.get("run_id"),
-                meta.get("reference_run"),
-            ):
-                out.append((path.stem, rec))
+    for name, rec in _all_records(config):
+        meta = rec.get("metadata", {})
+        if meta.get("deployment") in deployments or run_id in (meta.get("run_id"), meta.get("reference_run")):
+            out.append((name, rec))
     return out
 
 
-def count(config=None) -> int:
-    """Snapshots in the Evidently workspace (files on disk; no Evidently import)."""
+def _all_records(config=None):
+    """(history name, record) of every saved check, here or on the team's UI."""
+    team = _team(config)
+    if team:
+        from . import remote
+
+        for project in remote.projects(team):
+            for rec in remote.records(team, project["name"]) or []:
+                yield project["name"], rec
+        return
+    for path in sorted(_history_dir(config).glob("*.jsonl")):
+        for line in path.read_text().splitlines():
+            if line.strip():
+                yield path.stem, json.loads(line)
+
+
+def count(config=None) -> int | str:
+    """Snapshots in the Evidently workspace (files on disk; no Evidently import); the team's: on its UI."""
+    if _team(config):
+        return "on the team's Evidently UI (%drift history NAME)"
     return len(list(evidently_dir(config).glob("*/snapshots/*.json")))
 
 

@@ -25,7 +25,7 @@ def training_features(run_ref: str, config=None):
                              "%feature get); pass the training DataFrame instead")  # fmt: skip
     frames = []
     for u in used:
-        path = version_data(u["view"], u["fingerprint"], config)
+        path = version_data(u["view"], u["fingerprint"], config, fetch=True)
         if not path.is_file():
             raise UserInputError(
                 f"the data of feature view {u['view']} version {u['version']} is gone ({path})"

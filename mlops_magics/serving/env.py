@@ -25,13 +25,16 @@ MLSERVER = ("mlserver==1.7.1", "mlserver-mlflow==1.7.1")
 FEAST_OVERRIDES = ("starlette<0.47", "fastapi<0.116")
 
 
-def lookup_requirements(online_store: str = "") -> list[str]:
+def lookup_requirements(online_store: str = "", remote: bool = False) -> list[str]:
     """What a deployment keyed by entity needs besides the model's own requirements: this environment's
-    Feast (and its Redis client when the online store is Redis), so both read the store the same way."""
+    Feast (and its Redis client when the online store is Redis; its gRPC client for the team's registry
+    server), so both read the store the same way."""
     from importlib.metadata import version
 
     reqs = [f"feast=={version('feast')}"]
-    if online_store.startswith(("redis://", "rediss://")):
+    if remote:
+        reqs += [f"{p}=={version(p)}" for p in ("grpcio", "grpcio-health-checking", "grpcio-reflection")]
+    elif online_store.startswith(("redis://", "rediss://")):
         reqs.append(f"redis=={version('redis')}")
     return reqs
 

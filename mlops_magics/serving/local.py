@@ -78,7 +78,7 @@ def _entity_example(lookup, config=None):
     from ..features.repo import version_data
 
     view = get_view(lookup.views[0]["view"], config)
-    path = version_data(view.name, schema.view_fingerprint(view.tags), config)
+    path = version_data(view.name, schema.view_fingerprint(view.tags), config, fetch=True)
     ids = pd.read_parquet(path, columns=[lookup.entity])[lookup.entity].head(1)
     return ids.to_frame()
 
@@ -152,7 +152,9 @@ def deploy(model_uri: str, name: str, port: int | None = None, host: str | None 
         from .entity import plan
 
         lookup = plan(model.run_id, inputs, entity, features, missing, config)
-        requirements = sorted({*requirements, *lookup_requirements(config.online_store)})
+        requirements = sorted(
+            {*requirements, *lookup_requirements(config.online_store, remote=bool(config.server))}
+        )
     elif features:
         raise UserInputError("--features goes with --entity: it names what the endpoint looks up for each id")
     env = ensure_env(requirements, log=log)

@@ -33,6 +33,24 @@ class StoreUnavailable(MLServerError):
         super().__init__(message, status_code=503)
 
 
+def _open_store(FeatureStore, repo: str):
+    """The store as the notebook opened it: against the team's Feast servers the token comes from the
+    server's environment (MLOPS_TOKEN), never from the yaml (features/remote.py does the same)."""
+    token = os.environ.get("MLOPS_TOKEN")
+    if token:
+        import yaml
+
+        with open(os.path.join(repo, "feature_store.yaml")) as f:
+            doc = yaml.safe_load(f)
+        if (doc.get("registry") or {}).get("registry_type") == "remote":
+            import jwt
+            from feast.repo_config import RepoConfig
+
+            auth = {"type": "oidc", "token": jwt.encode({"preferred_username": token}, "", algorithm="none")}
+            return FeatureStore(repo_path=repo, config=RepoConfig(repo_path=repo, **doc, auth=auth))
+    return FeatureStore(repo_path=repo)
+
+
 class Lookup:
     """Feast's online store, read for a request's entity ids."""
 
@@ -43,7 +61,7 @@ class Lookup:
         self._entity, self._missing = lookup["entity"], lookup.get("missing", "error")
         self._entity_type, self._refs = lookup["entity_type"], lookup["refs"]
         repo = os.path.join(folder, lookup.get("repo") or ".")
-        self._store = FeatureStore(repo_path=repo)
+        self._store = _open_store(FeatureStore, repo)
         self._registry, self._registry_seen, self._versions = os.path.join(repo, "registry.db"), None, {}
         self.inputs = [
             MetadataTensor(name=self._entity, datatype=DATATYPES.get(self._entity_type, "BYTES"), shape=[-1])

@@ -32,6 +32,10 @@ def tracking_uri(config=None) -> str:
     config = config or get_config()
     uri = config.resolved_tracking_uri()
     if uri:
+        if config.server:  # the service map, read once per process: a missing token is one clear line
+            from ..discovery import services
+
+            services(config.server)
         return uri
     ws = current(config).ensure()
     _init_embedded(ws)
