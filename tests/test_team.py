@@ -273,3 +273,29 @@ def test_a_host_beyond_loopback_needs_a_token():
     assert "--host 0.0.0.0 exposes the workspace to the network: give --token" in result.output
     result = CliRunner().invoke(main, ["serve", "--token", "short"])
     assert result.exit_code == 2 and "at least 12 characters" in result.output
+
+
+def test_kfp_local_runs_the_demo_with_each_step_on_its_own(team, tmp_path, monkeypatch):
+    """The compiled demo, run by kfp.local: every step in kfp's own temporary folder with a HOME of its
+    own, the user's workspace not shared with it: the steps meet only in the team's services. Any file
+    one step left for another (a parquet, a summary, a deployment record) would fail the next step."""
+    from mlops_magics.serving.env import cache_dir
+
+    folder = tmp_path / "notebooks"
+    shutil.copytree(ROOT / "notebooks", folder)
+    env = user_env(tmp_path / "home", MLOPS_SERVER=team.url, MLOPS_TOKEN=TOKEN)
+    r = subprocess.run([CLI, "run", "pipeline.yaml", "--engine", "kfp-local", "-p", "train.n_estimators", "40",
+                        "-p", "deployment_name", "credit-risk-kfp", "--env", f"MLOPS_ENV_CACHE={cache_dir()}"],
+                       cwd=folder, env=env, capture_output=True, text=True, timeout=2400)  # fmt: skip
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
+    assert r.stdout.count("FINISHED") >= 4, r.stdout[-3000:]
+    assert TOKEN not in r.stdout + r.stderr
+    # the user's local folder for the team holds the compiled run only: no step recorded anything there
+    local = tmp_path / "home" / ".cache" / "mlops-magics" / "team"
+    assert not list(local.rglob("deployment.json")) and not list(local.rglob("*.parquet"))
+    assert not (folder / ".mlops").exists()
+    records = evidently_records(team, "credit-risk-kfp")
+    assert records and records[-1]["metadata"]["deployment"] == "credit-risk-kfp"
+    mlflow = client(team, monkeypatch)
+    run = mlflow.get_run(mlflow.get_model_version_by_alias("credit-risk", "champion").run_id)
+    assert run.data.tags["mlops_magics.notebook"].endswith("02_train.ipynb")
