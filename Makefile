@@ -41,6 +41,7 @@ lint: venv
 lock: venv
 	$(UV) pip compile pyproject.toml --extra kubeflow --extra redis --extra team --extra demo --extra test --extra dev \
 		--python-version 3.11 -o requirements.lock
+	cp requirements.lock binder/requirements.txt  # Binder installs exactly what was tested
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
