@@ -55,7 +55,7 @@ def entities(view: str, config=None):
 
     v = get_view(view, config)
     fp = schema.view_fingerprint(v.tags)
-    path = version_data(view, fp, config) if fp else None
+    path = version_data(view, fp, config, fetch=True) if fp else None
     if path is None or not path.is_file():
         raise UserInputError(f"feature view {view!r} was not registered from a DataFrame (%%feature VIEW --entity "
                              "...): its rows are not kept; pass a DataFrame of keys and event times instead")  # fmt: skip
