@@ -160,6 +160,7 @@ def source(pipeline: Pipeline, overrides: dict, inputs: dict[str, Path], *, loca
             "    if os.path.isdir(path):",
             f"        path = os.path.join(path, {inputs[name].name!r})",
             f"    out = os.path.join(tempfile.mkdtemp(), {step.notebook.name!r})",
+            "    os.environ['MLOPS_NOTEBOOK_PATH'] = path  # the runs it logs name their notebook",
             "    try:",
             "        # the kernel name is split: kfp.local rewrites that word to its own interpreter",
             '        pm.execute_notebook(path, out, parameters=parameters, kernel_name="python" + "3",',
