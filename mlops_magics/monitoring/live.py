@@ -103,13 +103,9 @@ class Watch(Result):
 
     # -- display ---------------------------------------------------------------------------------------
     def trend_svg(self, width: int = 240, height: int = 40) -> str:
-        shares = [c.drift_share for c in self.checks][-50:]
-        if len(shares) < 2:
-            return ""
-        step = width / (len(shares) - 1)
-        points = " ".join(f"{i * step:.1f},{height - s * height:.1f}" for i, s in enumerate(shares))
-        return (f"<svg width='{width}' height='{height}' xmlns='http://www.w3.org/2000/svg'>"
-                f"<polyline points='{points}' fill='none' stroke='#cf222e' stroke-width='1.5'/></svg>")  # fmt: skip
+        from .results import trend_svg
+
+        return trend_svg([c.drift_share for c in self.checks][-50:], width, height)
 
     def card(self) -> Card:
         last = self.checks[-1] if self.checks else None

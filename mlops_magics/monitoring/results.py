@@ -10,6 +10,16 @@ from dataclasses import dataclass, field
 from ..display import Card, Result, Table
 
 
+def trend_svg(shares: list[float], width: int, height: int = 40) -> str:
+    """Drift shares over time (0 to 1, oldest first) as a tiny inline SVG line; "" for fewer than two."""
+    if len(shares) < 2:
+        return ""
+    step = width / (len(shares) - 1)
+    points = " ".join(f"{i * step:.1f},{height - s * height:.1f}" for i, s in enumerate(shares))
+    return (f"<svg class='mlops-drift-trend' width='{width}' height='{height}' xmlns='http://www.w3.org/2000/svg'>"
+            f"<polyline points='{points}' fill='none' stroke='#cf222e' stroke-width='1.5'/></svg>")  # fmt: skip
+
+
 def sparkline(reference: list, current: list, width: int = 120, height: int = 22) -> str:
     """Two overlaid histograms (reference grey, current red) as a tiny inline SVG."""
     import numpy as np

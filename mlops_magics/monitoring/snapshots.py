@@ -125,13 +125,9 @@ class DriftHistory(Result):
                     links=[("Evidently dashboard", url)] if url else [], kind="drift-history")  # fmt: skip
 
     def trend_svg(self, width: int = 300, height: int = 40) -> str:
-        shares = [r["drift_share"] for r in self.records][-100:]
-        if len(shares) < 2:
-            return ""
-        step = width / (len(shares) - 1)
-        points = " ".join(f"{i * step:.1f},{height - s * height:.1f}" for i, s in enumerate(shares))
-        return (f"<svg class='mlops-drift-trend' width='{width}' height='{height}' xmlns='http://www.w3.org/2000/svg'>"
-                f"<polyline points='{points}' fill='none' stroke='#cf222e' stroke-width='1.5'/></svg>")  # fmt: skip
+        from .results import trend_svg
+
+        return trend_svg([r["drift_share"] for r in self.records][-100:], width, height)
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         card = self.card()

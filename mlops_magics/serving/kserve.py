@@ -20,18 +20,6 @@ class KServeTarget(ManifestTarget):
     description = (
         "KServe InferenceService manifest (MLflow format, V2 protocol; a Feast transformer for --entity)"
     )
-    options = (
-        "storage_uri",
-        "replicas",
-        "min_replicas",
-        "max_replicas",
-        "canary",
-        "entity",
-        "features",
-        "missing",
-        "apply",
-        "namespace",
-    )
 
     def documents(self, model: ModelRef, name: str, storage_uri: str, replicas: int | None = None,
                   min_replicas: int | None = None, max_replicas: int | None = None, canary=None,

@@ -126,6 +126,9 @@ class ManifestTarget(Target):
     ``entity``, the cluster serves by entity id too: the lookup is planned as for a local deployment
     (serving/entity.py) and each target writes its own form of it."""
 
+    options = ("storage_uri", "replicas", "min_replicas", "max_replicas", "canary", "entity", "features", "missing",
+               "apply", "namespace")  # fmt: skip
+
     def documents(self, model: ModelRef, name: str, lookup=None, **options) -> list[dict]:  # pragma: no cover
         raise NotImplementedError
 

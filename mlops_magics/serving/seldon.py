@@ -24,18 +24,6 @@ class SeldonTarget(ManifestTarget):
     description = (
         "Seldon Core v2 Model (and Experiment for a canary, Pipeline with a lookup for --entity) manifests"
     )
-    options = (
-        "storage_uri",
-        "replicas",
-        "min_replicas",
-        "max_replicas",
-        "canary",
-        "entity",
-        "features",
-        "missing",
-        "apply",
-        "namespace",
-    )
 
     def documents(self, model: ModelRef, name: str, storage_uri: str, replicas: int | None = None,
                   min_replicas: int | None = None, max_replicas: int | None = None, canary=None,

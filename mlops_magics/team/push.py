@@ -120,7 +120,9 @@ def _copy_mlflow(src_uri: str, dst_uri: str, result: Pushed, log) -> None:
             with tempfile.TemporaryDirectory() as tmp:
                 from mlflow.artifacts import download_artifacts
 
-                local = download_artifacts(artifact_uri=m.artifact_location, dst_path=tmp, tracking_uri=src_uri)
+                local = download_artifacts(
+                    artifact_uri=m.artifact_location, dst_path=tmp, tracking_uri=src_uri
+                )
                 mlmodel = Path(local) / "MLmodel"
                 if mlmodel.is_file():  # the model's own file names its run and model ids
                     text = mlmodel.read_text()
