@@ -315,3 +315,4 @@ def test_tab_after_deploy_lists_its_subcommands(pages, out):
     items = [i.inner_text().strip() for i in page.query_selector_all(".jp-Completer .jp-Completer-match")]
     page.screenshot(path=str(out / "04_monitor_completion.png"))  # the popup lives outside the cell
     assert {"predict", "list", "stop"} <= set(items), items
+    assert not {"and", "if", "in", "is", "not", "or"} & set(items), items  # Jedi's keywords, read as Python
