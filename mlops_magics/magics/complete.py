@@ -49,7 +49,7 @@ def _matcher(shell):
         except Exception:  # completion must never raise into the front end
             found = []
         # a line that starts with %magic is ours alone; a bare word (automagic) may still be Python
-        return {"completions": [SimpleCompletion(c, type="magic argument") for c in found],
+        return {"completions": [SimpleCompletion(c, type="argument") for c in found],
                 "suppress": command.startswith("%"), "ordered": True}  # fmt: skip
 
     return complete
