@@ -36,6 +36,7 @@ def load(ip) -> None:
 def unload(ip) -> None:
     _run(ON_UNLOAD, ip)
     magics.unregister(ip)
+    complete.uninstall(ip)
     settings = _settings(ip)
     if settings is not None:
         ip.configurables.remove(settings)

@@ -80,7 +80,7 @@ class Chain(Result):
             import ipywidgets as w
 
             # one HTML widget: the chain wraps with the output area's width (an HBox of boxes would clip)
-            view = w.HTML(self.to_html(), layout=w.Layout(width="100%"))
+            view = w.HTML(self.to_html(), layout=w.Layout(width="auto"))
             view.add_class("mlops-widget-lineage")
             bundle.update({k: v for k, v in view._repr_mimebundle_().items() if k != "text/plain"})
         return bundle

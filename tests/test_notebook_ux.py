@@ -32,6 +32,8 @@ def kc(tmp_path_factory):
 
 def test_tab_offers_subcommands_flags_and_variables(kc):
     assert {"predict", "list", "status", "logs", "stop"} <= set(_complete(kc, "%deploy "))
+    # Jedi reads `%deploy ` as Python: its keywords (and, if, in ...) headed the popup before ours
+    assert not {"and", "if", "in", "is", "not", "or"} & set(_complete(kc, "%deploy "))
     assert "--experiment" in _complete(kc, "%track runs --exp")
     assert "runs" in _complete(kc, "%track ru")
     assert "applicants" in _complete(kc, "%drift ")  # a DataFrame where a frame is expected

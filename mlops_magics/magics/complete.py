@@ -1,4 +1,4 @@
-"""Tab completion for every magic, through IPython's completer (``complete_command`` hooks), so
+"""Tab completion for every magic, through IPython's completer (one matcher, API v2), so
 JupyterLab, Notebook and the terminal offer: subcommands and their flags, deployment names, registered
 models and their aliases after ``models:/``, feature views and their features after ``VIEW:``, run names
 and ``run:`` / ``deployment:`` references, and DataFrame (or fitted model) variables where one is expected.
@@ -18,19 +18,39 @@ from . import LAZY_MAGICS
 FRAME_OPTIONS = {"--entities", "--reference", "--from", "--input"}  # options that take a notebook variable
 
 
+MATCHER_ID = "mlops_magics.complete"
+
+
 def install(shell) -> None:
-    for name, (_, kind) in LAZY_MAGICS.items():
-        shell.set_hook("complete_command", _completer(shell, name), str_key=f"%{name}")
-        if kind == "line_cell":
-            shell.set_hook("complete_command", _completer(shell, name), str_key=f"%%{name}")
+    """One matcher (IPython's matcher API v2) for the lines of every magic. On a ``%magic`` line it
+    answers alone: a ``complete_command`` hook cannot, as IPython keeps Jedi's results beside a hook's,
+    and Jedi reads ``%deploy `` as Python, so ``and``, ``if``, ``in`` ... headed the popup."""
+    uninstall(shell)
+    shell.Completer.custom_matchers.append(_matcher(shell))
 
 
-def _completer(shell, magic: str):
-    def complete(_self, event) -> list[str]:
+def uninstall(shell) -> None:
+    found = shell.Completer.custom_matchers
+    found[:] = [m for m in found if getattr(m, "matcher_identifier", None) != MATCHER_ID]
+
+
+def _matcher(shell):
+    from IPython.core.completer import SimpleCompletion, context_matcher
+
+    @context_matcher(identifier=MATCHER_ID)
+    def complete(context) -> dict:
+        line = context.text_until_cursor
+        command = line.split(None, 1)[0] if line.strip() else ""
+        magic = command.lstrip("%")  # `deploy st` with automagic too, as IPython's hooks did
+        if magic not in LAZY_MAGICS or (command.startswith("%%") and LAZY_MAGICS[magic][1] != "line_cell"):
+            return {"completions": [], "suppress": False}
         try:
-            return matches(shell, magic, event.text_until_cursor)
+            found = [c for c in matches(shell, magic, line) if c.startswith(context.token)]
         except Exception:  # completion must never raise into the front end
-            return []
+            found = []
+        # a line that starts with %magic is ours alone; a bare word (automagic) may still be Python
+        return {"completions": [SimpleCompletion(c, type="argument") for c in found],
+                "suppress": command.startswith("%"), "ordered": True}  # fmt: skip
 
     return complete
 
