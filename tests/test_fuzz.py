@@ -40,7 +40,11 @@ from conftest import ROOT, running_runs
 from pipeline_notebooks import notebook
 
 EXAMPLES = int(os.environ.get("MLOPS_FUZZ_EXAMPLES", "200"))
-UIS = {"mlflow-ui", "evidently-ui", "feast-ui"}  # servers a fuzzed line may start on purpose (%track/%drift/%feature ui)
+UIS = {
+    "mlflow-ui",
+    "evidently-ui",
+    "feast-ui",
+}  # servers a fuzzed line may start on purpose (%track/%drift/%feature ui)
 
 HOSTILE = [
     "", " ", "'", '"', "\"x", "x'", "it's", "x' OR name = 'y", "' OR '1'='1", "\\", "a\\b", "\\'",

@@ -103,7 +103,7 @@ class Watch(Result):
 
     # -- display ---------------------------------------------------------------------------------------
     def trend_svg(self, width: int = 240, height: int = 40) -> str:
-        from .results import trend_svg
+        from .charts import trend_svg
 
         return trend_svg([c.drift_share for c in self.checks][-50:], width, height)
 

@@ -125,7 +125,7 @@ class DriftHistory(Result):
                     links=[("Evidently dashboard", url)] if url else [], kind="drift-history")  # fmt: skip
 
     def trend_svg(self, width: int = 300, height: int = 40) -> str:
-        from .results import trend_svg
+        from .charts import trend_svg
 
         return trend_svg([r["drift_share"] for r in self.records][-100:], width, height)
 
