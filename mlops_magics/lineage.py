@@ -101,7 +101,8 @@ def _node_html(n: Node) -> str:
     details = ""
     if rest:
         listed = rest.pop("features", None)
-        label = f"{len(listed.split(', '))} features" if listed else "details"
+        count = len(listed.split(", ")) if listed else 0
+        label = f"{count} feature{'s' * (count != 1)}" if listed else "details"
         inner = (fact("features", listed) if listed else "") + "".join(fact(k, v) for k, v in rest.items())
         details = (f"<details class='mlops-lineage-details'><summary style='cursor:pointer;color:#0969da'>{label}"
                    f"</summary>{inner}</details>")  # fmt: skip

@@ -97,3 +97,13 @@ def test_deleted_run_is_shown_broken(ip):
 def test_bad_refs(ip, ref, message):
     with pytest.raises(UsageError, match=message):
         ip.run_line_magic("mlops", f"lineage {ref}")
+
+
+def test_a_node_counts_its_features_in_words():
+    """The browser test's screenshot read "1 features"."""
+    from mlops_magics.lineage import Chain, Node
+
+    def page(features):
+        return Chain("x", [Node("feature_view", "v", {"features": features})]).to_html()
+
+    assert ">1 feature<" in page("age") and ">2 features<" in page("age, income")
