@@ -284,6 +284,7 @@ def world(shell, tmp_path_factory):
     print(f"\nfuzz: {summary['lines']} lines in {summary['seconds']:.0f} s: {summary['outcomes']}")
     shell.run_line_magic("track", "ui --stop")
     shell.run_line_magic("drift", "ui --stop")
+    shell.run_line_magic("feature", "ui --stop")
     shell.run_line_magic("deploy", "stop --all")
     shell.run_line_magic("drift", "watch --stop")
     shell.run_line_magic("unload_ext", "mlops_magics")
