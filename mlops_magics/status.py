@@ -59,6 +59,30 @@ def _sqlite_count(db, sql: str):
         return 0
 
 
+DIAL_TIMEOUT = 2.0
+_PORTS = {"http": 80, "https": 443, "postgresql": 5432, "mysql": 3306, "mssql": 1433}
+
+
+def _silent(uri: str) -> str | None:
+    """``host:port`` when the store behind ``uri`` does not take a TCP connection within DIAL_TIMEOUT;
+    None when it does, or when there is nothing to dial (a file, a profile name)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(uri)
+        port = parts.port or _PORTS.get(parts.scheme.split("+")[0])
+    except ValueError:
+        return None
+    if not parts.hostname or port is None:
+        return None
+    try:
+        with socket.create_connection((parts.hostname, port), timeout=DIAL_TIMEOUT):
+            return None
+    except OSError:
+        return f"{parts.hostname}:{port}"
+
+
 def _mlflow_counts(ws: Workspace, tracking_uri: str) -> tuple[object, object]:
     if not tracking_uri:
         runs = _sqlite_count(ws.mlflow_db, "SELECT count(*) FROM runs WHERE lifecycle_stage = 'active'")
@@ -66,6 +90,9 @@ def _mlflow_counts(ws: Workspace, tracking_uri: str) -> tuple[object, object]:
         return runs, models
     if "mlflow" not in sys.modules:
         return NOT_LOADED, NOT_LOADED
+    silent = _silent(tracking_uri)
+    if silent:  # MLflow's client would retry for minutes (HTTP backoff, SQLAlchemy reconnects)
+        return f"unavailable (no answer from {silent} in {DIAL_TIMEOUT:g} s)", "unavailable"
     try:
         from mlflow import MlflowClient
 

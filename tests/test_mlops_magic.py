@@ -75,3 +75,18 @@ def test_status_never_shows_a_password(ip, monkeypatch):
     text = ip.run_line_magic("mlops", "")._repr_mimebundle_()["text/plain"]
     assert "hunter2" not in text and "s3cr3t" not in text
     assert "redis://:***@127.0.0.1:6379/0" in text and "postgresql://mlflow:***@db:5432/mlflow" in text
+
+
+def test_status_does_not_wait_for_a_tracking_server_that_does_not_answer(ip, monkeypatch):
+    """It took 100 s (MLflow's client retries with backoff) before the card showed."""
+    import time
+
+    import mlflow  # noqa: F401 - the counts are only asked of a loaded MLflow
+
+    from mlops_magics.servers import free_port
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{free_port('127.0.0.1')}")
+    started = time.monotonic()
+    text = ip.run_line_magic("mlops", "")._repr_mimebundle_()["text/plain"]
+    assert "no answer from 127.0.0.1:" in text
+    assert time.monotonic() - started < 30  # a bound far from the 2 s it takes, not a speed goal
