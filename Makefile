@@ -7,6 +7,8 @@ UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+# Two workers (the machine's cores); tests sharing a module-scoped fixture stay together (tests/conftest.py).
+PYTEST_WORKERS ?= 2
 
 .PHONY: venv demo test bench lint lock clean
 
@@ -28,7 +30,7 @@ demo: venv
 	$(VENV)/bin/mlops-magics demo
 
 test: venv
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 bench: venv
 	$(PY) bench/run.py $(BENCH)

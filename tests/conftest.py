@@ -15,6 +15,21 @@ from traitlets.config import Config
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("mlflow", "feast", "evidently", "papermill", "kfp", "mlserver", "sklearn", "pandas")
+SHARED_SCOPES = ("module", "class", "package")
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (loadgroup)
+def pytest_collection_modifyitems(config, items):
+    """``make test`` runs on two workers (``-n 2 --dist loadgroup``): tests spread one by one, except that
+    the tests of a module sharing a module- or class-scoped fixture (a served model, a Redis server, a
+    kernel) stay together on one worker, so that fixture is made once, as without xdist."""
+    for item in items:
+        defs = getattr(item, "_fixtureinfo", None)
+        shared = defs is not None and any(
+            fd[-1].scope in SHARED_SCOPES for fd in defs.name2fixturedefs.values() if fd
+        )
+        if shared and item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
 
 
 @pytest.fixture(scope="session")
