@@ -9,6 +9,12 @@ import click
 from ._version import __version__
 from .pipelines.engines import ENGINES
 
+# jsonschema (imported by nbformat and papermill) imports rfc3987_syntax when it is installed (Jupyter
+# pulls it in), and that module builds 39 Earley parsers at import: 1 to 3 s of every command that reads
+# a notebook (python-jsonschema/jsonschema#1428). Nothing this process validates uses the "iri" formats,
+# so here jsonschema goes without that optional checker, as it does where the package is absent.
+sys.modules.setdefault("rfc3987_syntax", None)
+
 
 class _Group(click.Group):
     """A mistake is one line and exit code 2 (click's own parse errors too, without the usage block); a

@@ -68,6 +68,7 @@ def _start(m, a):
 
 @subcommand("track", "log")
 @argument("items", nargs="*", metavar="KIND KEY=VALUE", help="param|metric|tag, then KEY=VALUE pairs")
+@argument("--step", type=int, help="the metrics' step (default: each metric's next step, from 0)")
 def _log(m, a):
     """Log params, metrics and tags into the open run: %track log param C=1.0 metric auc=0.91 tag team=risk"""
     kinds = {"param": "params", "params": "params", "metric": "metrics", "metrics": "metrics", "tag": "tags",
@@ -92,8 +93,8 @@ def _log(m, a):
     if not any(values.values()):
         raise UsageError("nothing to log; type e.g. %track log param C=1.0 metric auc=0.91")
     run_id = _open_run_id()
-    _tracking().log(run_id, **values)
-    return _tracking().get_run(run_id)
+    _tracking().log(run_id, **values, step=a.step)
+    return _tracking().LoggedRun(run_id, _tracking().get_run)  # read back only if shown: loops log fast
 
 
 @subcommand("track", "end")

@@ -60,12 +60,12 @@ def run(target, overrides: dict | None = None, *, parallel: int = 1, timeout: fl
         experiment: str | None = None, progress: bool = True, log=print, config=None,
         tags: dict | None = None) -> PipelineResult:  # fmt: skip
     """Run a pipeline file or a notebook; never raises for a failing step (see ``result.ok``)."""
-    from ..config import environment
+    from ..config import environment, get_config
     from ..errors import UserInputError
-    from ..tracking.context import process_tags
-    from ..tracking.store import client, experiment_id, is_embedded, retry_locked
+    from ..tracking.store import is_embedded, retry_locked
     from ..workspace import current
     from .spec import load
+    from .step import preload
 
     if not 1 <= parallel <= 64:
         raise UserInputError(f"--parallel takes a number of steps at once, 1 to 64, not {parallel}")
@@ -76,59 +76,43 @@ def run(target, overrides: dict | None = None, *, parallel: int = 1, timeout: fl
     ws = current(config).ensure()
     folder = ws.pipeline_run_dir(pipeline.name)
     step_params, inputs = prepare(pipeline, overrides, folder)
-    rec = R.make(pipeline, step_params, overrides)
-    (folder / "record.json").write_text(json.dumps(rec, indent=2, default=str))
     if pipeline.source.suffix != ".ipynb":
         shutil.copy(pipeline.source, folder / pipeline.source.name)
-
-    c = client(config)
-    exp = experiment_id(experiment or pipeline.name, config)
-    git = rec["git"]
-    base_tags = {**process_tags(), "mlflow.source.name": str(pipeline.source), schema.PIPELINE: pipeline.name,
-                 schema.PIPELINE_FOLDER: str(folder)}  # fmt: skip
-    if git.get("commit"):
-        base_tags.update({"mlflow.source.git.commit": git["commit"], schema.GIT_COMMIT: git["commit"],
-                          schema.GIT_DIRTY: str(git["dirty"]).lower()})  # fmt: skip
-    parent = retry_locked(c.create_run)(exp, run_name=pipeline.name,
-                                        tags={**base_tags, schema.KIND: "pipeline", **(tags or {})})  # fmt: skip
-    parent_id = parent.info.run_id
+    preload()  # papermill first: the first kernel then starts at once, beside the records' thread
+    records = Records(pipeline, step_params, overrides, folder, experiment or pipeline.name, tags, config)
     started = time.perf_counter()
-    result = PipelineResult(name=pipeline.name, run_id=parent_id, folder=str(folder))
+    result = PipelineResult(name=pipeline.name, run_id="", folder=str(folder))
     # the kernels start with this process's settings (MLOPS_HOME, MLOPS_ONLINE_STORE, ...)
-    kernel_env = {**environment(config), "MLOPS_HOME": str(ws.root), "MLOPS_PIPELINE_RUN_ID": parent_id,
+    kernel_env = {**environment(config), "MLOPS_HOME": str(ws.root),
                   "MLFLOW_EXPERIMENT_NAME": os.environ.get("MLFLOW_EXPERIMENT_NAME") or (experiment or pipeline.name)}  # fmt: skip
-    if not is_embedded(c.tracking_uri):
-        kernel_env["MLFLOW_TRACKING_URI"] = c.tracking_uri
+    uri = (config or get_config()).resolved_tracking_uri()
+    if uri and not is_embedded(uri):
+        kernel_env["MLFLOW_TRACKING_URI"] = uri
+    status = "KILLED"
     try:
-        _log_params(c, parent_id, {**pipeline.parameters, **overrides})
-        retry_locked(c.log_dict)(parent_id, rec, "pipeline_record.json")
 
         def one(name: str, position: int) -> StepOutcome:
             step = pipeline.steps[name]
-            child = retry_locked(c.create_run)(exp, run_name=name, tags={
-                **base_tags, "mlflow.parentRunId": parent_id, schema.KIND: "pipeline_step",
-                schema.PIPELINE_RUN: parent_id, schema.PIPELINE_STEP: name, "mlflow.source.name": str(step.notebook),
-                schema.NOTEBOOK: str(step.notebook)})  # fmt: skip
-            run_id = child.info.run_id
-            _log_params(c, run_id, step_params[name])
-            env = {
-                **kernel_env,
-                "MLOPS_NOTEBOOK_PATH": str(step.notebook),
-                "MLOPS_PIPELINE_STEP_RUN_ID": run_id,
-                "MLOPS_PIPELINE_STEP": name,
-            }
+            ids = (
+                folder / f"{name}.ids.json"
+            )  # the step's runs, for its kernel (tracking.context.pipeline_ids)
+            child = records.step(name, ids)
+            env = {**kernel_env, "MLOPS_NOTEBOOK_PATH": str(step.notebook), "MLOPS_PIPELINE_STEP": name,
+                   "MLOPS_PIPELINE_IDS": str(ids)}  # fmt: skip
             bar = {"desc": name, "position": position, "leave": True} if progress else False
             log(f"{pipeline.name}: step {name} started")
             try:
                 outcome = run_notebook(name, inputs[name], folder / f"{name}.ipynb", step_params[name],
                                        cwd=step.notebook.parent, env=env, timeout=step.timeout or timeout,
                                        progress_bar=bar)  # fmt: skip
-                outcome.run_id = run_id
+                outcome.run_id = child.result()
+                c, parent_id = records.client, records.parent_id
                 _finish_step(c, outcome)
                 if outcome.output.is_file():  # the parent holds every step's notebook too
                     retry_locked(c.log_artifact)(parent_id, str(outcome.output), "notebooks")
             except BaseException:  # never leave the step's run RUNNING
-                retry_locked(c.set_terminated)(run_id, "KILLED")
+                if _made(child):
+                    retry_locked(records.client.set_terminated)(child.result(), "KILLED")
                 raise
             log(f"{pipeline.name}: step {name} {outcome.status.lower()} in {outcome.seconds:.1f} s"
                 + ("" if outcome.ok else f" — {describe(outcome)}"))  # fmt: skip
@@ -136,23 +120,107 @@ def run(target, overrides: dict | None = None, *, parallel: int = 1, timeout: fl
 
         outcomes = _schedule(pipeline, one, parallel)
         result.steps = [outcomes[n] for n in pipeline.order()]
+        result.run_id = records.parent_id  # raises what stopped the records, if anything did
         for s in result.steps:
             if s.status == "SKIPPED":
                 log(f"{pipeline.name}: step {s.name} skipped — {s.error}")
         status = "FINISHED" if result.ok else "FAILED"
-    except BaseException:
-        status = "KILLED"
-        raise
     finally:
         result.seconds = time.perf_counter() - started
-        if result.failures:
-            retry_locked(c.set_tag)(parent_id, schema.ERROR, result.failures[0][:500])
-        retry_locked(c.set_terminated)(parent_id, status)
+        if records.opened():
+            c = records.client
+            if result.failures:
+                retry_locked(c.set_tag)(records.parent_id, schema.ERROR, result.failures[0][:500])
+            retry_locked(c.set_terminated)(records.parent_id, status)
+            result.run_id = records.parent_id
+        records.close()
         (folder / "result.json").write_text(json.dumps(
-            {"run_id": parent_id, "status": status, "seconds": result.seconds,
+            {"run_id": result.run_id, "status": status, "seconds": result.seconds,
              "steps": [{"name": s.name, "status": s.status, "run_id": s.run_id, "seconds": s.seconds,
                         "error": s.error, "cell": s.cell} for s in result.steps]}, indent=2))  # fmt: skip
     return result
+
+
+def _made(future: cf.Future) -> bool:
+    return future.done() and not future.cancelled() and future.exception() is None
+
+
+class Records:
+    """The pipeline's MLflow records, made beside the kernels rather than before them: importing MLflow
+    and opening the store take about as long as a kernel takes to start, so one thread does them (the
+    record, the parent run, then each step's run as its step starts) while the first kernel starts.
+    A step's kernel learns its runs from a file written once they exist (``MLOPS_PIPELINE_IDS``)."""
+
+    def __init__(self, pipeline: Pipeline, step_params: dict, overrides: dict, folder: Path, experiment: str,
+                 tags: dict | None, config) -> None:  # fmt: skip
+        self._pool = cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlops-records")
+        self._config = config
+        self._pipeline, self._step_params = pipeline, step_params
+        self._parent = self._pool.submit(self._open, overrides, folder, experiment, tags or {})
+
+    def _open(self, overrides: dict, folder: Path, experiment: str, tags: dict):
+        from ..tracking.context import process_tags
+        from ..tracking.store import client, experiment_id, retry_locked
+
+        pipeline, config = self._pipeline, self._config
+        rec = R.make(pipeline, self._step_params, overrides)
+        (folder / "record.json").write_text(json.dumps(rec, indent=2, default=str))
+        c = client(config)
+        exp = experiment_id(experiment, config)
+        git = rec["git"]
+        base = {**process_tags(), "mlflow.source.name": str(pipeline.source), schema.PIPELINE: pipeline.name,
+                schema.PIPELINE_FOLDER: str(folder)}  # fmt: skip
+        if git.get("commit"):
+            base.update({"mlflow.source.git.commit": git["commit"], schema.GIT_COMMIT: git["commit"],
+                         schema.GIT_DIRTY: str(git["dirty"]).lower()})  # fmt: skip
+        parent = retry_locked(c.create_run)(
+            exp, run_name=pipeline.name, tags={**base, schema.KIND: "pipeline", **tags}
+        )
+        parent_id = parent.info.run_id
+        try:
+            _log_params(c, parent_id, {**pipeline.parameters, **overrides})
+            retry_locked(c.log_dict)(parent_id, rec, "pipeline_record.json")
+        except BaseException:
+            retry_locked(c.set_terminated)(parent_id, "FAILED")
+            raise
+        return c, exp, parent_id, base
+
+    def _step(self, name: str, ids: Path) -> str:
+        from ..tracking.store import retry_locked
+
+        found = {}
+        try:
+            c, exp, parent_id, base = self._parent.result()
+            step = self._pipeline.steps[name]
+            child = retry_locked(c.create_run)(exp, run_name=name, tags={
+                **base, "mlflow.parentRunId": parent_id, schema.KIND: "pipeline_step", schema.PIPELINE_RUN: parent_id,
+                schema.PIPELINE_STEP: name, "mlflow.source.name": str(step.notebook), schema.NOTEBOOK: str(step.notebook)})  # fmt: skip
+            _log_params(c, child.info.run_id, self._step_params[name])
+            found = {"MLOPS_PIPELINE_RUN_ID": parent_id, "MLOPS_PIPELINE_STEP_RUN_ID": child.info.run_id}
+            return child.info.run_id
+        finally:  # written either way: a kernel waiting for it must not wait in vain
+            tmp = ids.with_suffix(".tmp")
+            tmp.write_text(json.dumps(found))
+            os.replace(tmp, ids)
+
+    def step(self, name: str, ids: Path) -> cf.Future:
+        """The step's run (a future), made once the parent run exists."""
+        return self._pool.submit(self._step, name, ids)
+
+    def opened(self) -> bool:
+        cf.wait([self._parent])
+        return _made(self._parent)
+
+    @property
+    def client(self):
+        return self._parent.result()[0]
+
+    @property
+    def parent_id(self) -> str:
+        return self._parent.result()[2]
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
 
 
 def _schedule(pipeline: Pipeline, one, parallel: int) -> dict[str, StepOutcome]:

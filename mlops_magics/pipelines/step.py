@@ -62,6 +62,11 @@ def _register() -> None:
     papermill_engines.register(ENGINE, KernelEnvEngine)
 
 
+def preload() -> None:
+    """Import papermill and register the engine now (half a second or more) rather than in a step."""
+    _register()
+
+
 def run_notebook(name: str, source: Path, output: Path, parameters: dict, *, cwd: Path, env: dict,
                  timeout: float | None = None, progress_bar=False) -> StepOutcome:  # fmt: skip
     """Execute ``source`` (already prepared: parameters cell tagged) into ``output``; never raises for

@@ -1,7 +1,7 @@
 """MLflow tracking: the plain-Python API behind ``%track`` and ``%%track``."""
 
 from .models import list_models, log_model, register
-from .results import RunResult
+from .results import LoggedRun, RunResult
 from .runs import (
     compare,
     end_run,
@@ -19,6 +19,7 @@ from .store import client, tracking_uri
 from .ui import start_ui, stop_ui
 
 __all__ = [
+    "LoggedRun",
     "RunResult",
     "client",
     "compare",

@@ -152,11 +152,12 @@ def run_tags(user_ns: dict | None = None, cell: str | None = None) -> dict[str, 
     if params is not None:
         tags[schema.PAPERMILL] = "true"
         tags[schema.PAPERMILL_PARAMETERS] = json.dumps(params, default=str, sort_keys=True)[:5000]
-    if os.environ.get("MLOPS_PIPELINE_RUN_ID"):
-        tags[schema.PIPELINE_RUN] = os.environ["MLOPS_PIPELINE_RUN_ID"]
-    if os.environ.get("MLOPS_PIPELINE_STEP_RUN_ID"):  # nests under the step's run (mlops-magics run)
-        tags[schema.PIPELINE_STEP_RUN] = os.environ["MLOPS_PIPELINE_STEP_RUN_ID"]
-        tags["mlflow.parentRunId"] = os.environ["MLOPS_PIPELINE_STEP_RUN_ID"]
+    ids = pipeline_ids()
+    if ids.get("MLOPS_PIPELINE_RUN_ID"):
+        tags[schema.PIPELINE_RUN] = ids["MLOPS_PIPELINE_RUN_ID"]
+    if ids.get("MLOPS_PIPELINE_STEP_RUN_ID"):  # nests under the step's run (mlops-magics run)
+        tags[schema.PIPELINE_STEP_RUN] = ids["MLOPS_PIPELINE_STEP_RUN_ID"]
+        tags["mlflow.parentRunId"] = ids["MLOPS_PIPELINE_STEP_RUN_ID"]
         if os.environ.get("MLOPS_PIPELINE_STEP"):
             tags[schema.PIPELINE_STEP] = os.environ["MLOPS_PIPELINE_STEP"]
     versions = package_versions()
@@ -164,3 +165,26 @@ def run_tags(user_ns: dict | None = None, cell: str | None = None) -> dict[str, 
         tags[schema.PACKAGES] = ",".join(f"{k}=={v}" for k, v in sorted(versions.items()))
     tags[schema.STARTED] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     return tags
+
+
+PIPELINE_IDS = ("MLOPS_PIPELINE_RUN_ID", "MLOPS_PIPELINE_STEP_RUN_ID")
+
+
+def pipeline_ids(wait: float = 600) -> dict[str, str]:
+    """The pipeline run and step run this kernel works under (``mlops-magics run``), from the
+    environment or from the file ``MLOPS_PIPELINE_IDS`` names. The local engine starts a step's kernel
+    while it opens the MLflow store and makes those runs, and writes the file once they exist: a cell
+    that starts a run waits for it (it is there long before MLflow has loaded in the kernel)."""
+    ids = {k: os.environ[k] for k in PIPELINE_IDS if os.environ.get(k)}
+    path = os.environ.get("MLOPS_PIPELINE_IDS")
+    if ids or not path:
+        return ids
+    deadline = time.monotonic() + wait
+    while not os.path.exists(path) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    try:
+        found = json.loads(Path(path).read_text())
+    except (OSError, ValueError):  # never written (the engine failed before its runs existed)
+        return {}
+    os.environ.update({k: str(v) for k, v in found.items() if k in PIPELINE_IDS and v})  # for what it starts
+    return {k: os.environ[k] for k in PIPELINE_IDS if os.environ.get(k)}

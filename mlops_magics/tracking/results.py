@@ -86,6 +86,28 @@ def _when(ts: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts else ""
 
 
+class LoggedRun(Result):
+    """What ``%track log`` returns: the open run, read from the store only when it is shown or asked
+    for (``.metrics``, ...), so a loop that logs thousands of points reads nothing back."""
+
+    def __init__(self, run_id: str, read):
+        self.run_id = run_id
+        self._read, self._run = read, None
+
+    def run(self) -> RunResult:
+        if self._run is None:
+            self._run = self._read(self.run_id)
+        return self._run
+
+    def card(self) -> Card:
+        return self.run().card()
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.run(), name)
+
+
 @dataclass
 class RunsTable(Result):
     runs: list[RunResult]

@@ -12,16 +12,17 @@ from collections.abc import Callable, Iterable
 
 from .. import schema
 from ..errors import BackendError, UserInputError, shown
-from . import inputs, sweep
+from . import inputs, pending, sweep
 from .context import run_tags
 from .results import Comparison, RunResult, RunsTable
 from .store import client, experiment_id, experiment_name, param_value, quote, retry_locked
+from .sweep import sqlite_path
 
 SECRET = re.compile(
     r"pass(word|wd|phrase)?|secret|token|api_?key|credential|private_?key|auth(?!or)|session_?key", re.I
 )
 # per store: the last run this process ended; runs started here, as started
-_state = {"last": {}, "started": {}}
+_state = {"last": {}, "started": {}, "steps": {}, "known": set()}
 
 
 def check_not_secret(name: str, what: str = "param") -> None:
@@ -82,6 +83,7 @@ def end_run(
     import mlflow
 
     c = client(config)
+    pending.flush(c.tracking_uri)  # a run ends with every point it logged
     if error is not None:
         for key, value in schema.error_tags(error).items():
             _quietly(c.set_tag, run_id, key, value)
@@ -111,8 +113,13 @@ def log(
     metrics: dict | None = None,
     tags: dict | None = None,
     config=None,
+    step: int | None = None,
 ):
-    """Log params, metrics and tags in one batch (one transaction on SQLite)."""
+    """Log params, metrics and tags in one batch (one transaction on SQLite).
+
+    A metric's ``step`` counts the times this process logged it in the run (0, 1, 2, ...) unless given.
+    Metrics alone into a SQLite store go through a journal and are written in batches (``pending``):
+    a training loop logs thousands of points a second, and none is lost if the kernel dies."""
     from mlflow.entities import Metric, Param, RunTag
 
     params, metrics, tags = params or {}, metrics or {}, tags or {}
@@ -124,15 +131,38 @@ def log(
     if bad:
         k, v = next(iter(bad.items()))
         raise UserInputError(f"metric {k!r} must be a number, got {type(v).__name__} {str(v)[:40]!r}")
+    if step is not None and (not isinstance(step, int) or isinstance(step, bool) or step < 0):
+        raise UserInputError(f"step {step!r}: give a whole number from 0, e.g. step=10")
+    points = [[k, float(v), now, _step(run_id, k, step)] for k, v in metrics.items()]
+    c = client(config)
+    db = sqlite_path(c.tracking_uri)
+    if points and not params and not tags and db is not None:
+        if run_id not in _state["started"] and run_id not in _state["known"]:  # fail now, not in a batch
+            try:
+                retry_locked(c.get_run)(run_id)
+            except Exception as exc:
+                raise BackendError("mlflow.log_batch", exc) from exc
+            _state["known"].add(run_id)
+        pending.add(c.tracking_uri, db, run_id, points)
+        return
     batch = dict(
-        metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()],
+        metrics=[Metric(*p) for p in points],
         params=[Param(k, param_value(v)) for k, v in params.items()],
         tags=[RunTag(k, str(v)) for k, v in tags.items()],
     )
     try:
-        retry_locked(client(config).log_batch)(run_id, **batch)
+        retry_locked(c.log_batch)(run_id, **batch)
     except Exception as exc:
         raise BackendError("mlflow.log_batch", exc) from exc
+
+
+def _step(run_id: str, key: str, step: int | None) -> int:
+    """``step``, else the next step of this metric in this run (from this process's count)."""
+    counts = _state["steps"]
+    if step is None:
+        step = counts.get((run_id, key), -1) + 1
+    counts[(run_id, key)] = max(step, counts.get((run_id, key), -1))
+    return step
 
 
 def _is_number(v) -> bool:
@@ -237,6 +267,7 @@ def get_run(run_id: str, config=None) -> RunResult:
     """One run, read after a sweep (a dead kernel's run reads KILLED, not RUNNING)."""
     c = client(config)
     sweep.before_read(c)
+    pending.flush(c.tracking_uri)
     return _read_run(c, run_id, config)
 
 
@@ -300,6 +331,7 @@ def search_runs(experiment: str | None = None, last: int = 20, config=None) -> R
         raise UserInputError(f"--last {last}: show between 1 and 50000 runs, e.g. --last 20")
     c = client(config)
     sweep.before_read(c)
+    pending.flush(c.tracking_uri)
     if experiment:
         exp = c.get_experiment_by_name(experiment)
         if exp is None:

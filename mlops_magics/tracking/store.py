@@ -37,8 +37,10 @@ def tracking_uri(config=None) -> str:
 
             services(config.server)
         return uri
-    ws = current(config).ensure()
-    _init_embedded(ws)
+    ws = current(config)
+    if str(ws.mlflow_db) not in _initialised:  # checked once: a logging loop calls this per point
+        ws.ensure()
+        _init_embedded(ws)
     return f"{ws.tracking_uri}?timeout={BUSY_TIMEOUT_S}"
 
 

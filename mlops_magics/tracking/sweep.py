@@ -99,13 +99,19 @@ def sweep(uri: str, c=None) -> list[str]:
 def once(c) -> None:
     """Sweep the store of client ``c`` the first time this process uses it, before any read or write."""
     if c.tracking_uri not in _swept:
-        _swept.add(c.tracking_uri)
-        sweep(c.tracking_uri, c)
+        before_read(c)
 
 
 def before_read(c) -> None:
     """Sweep the store of client ``c`` before runs are read from it: one stdlib query for SQLite (about 3 ms
-    with 5,000 runs in the store), two calls through MLflow's client for a server."""
+    with 5,000 runs in the store), two calls through MLflow's client for a server. On this process's first
+    touch of a SQLite store, metric points that a dead process had not yet written are replayed first."""
+    if c.tracking_uri not in _swept:
+        path = sqlite_path(c.tracking_uri)
+        if path is not None:
+            from .pending import recover
+
+            recover(c.tracking_uri, path)
     _swept.add(c.tracking_uri)
     sweep(c.tracking_uri, c)
 
