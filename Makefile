@@ -30,7 +30,7 @@ demo: venv
 	$(VENV)/bin/mlops-magics demo
 
 test: venv
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 bench: venv
 	$(PY) bench/run.py $(BENCH)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,21 +16,25 @@ from traitlets.config import Config
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("mlflow", "feast", "evidently", "papermill", "kfp", "mlserver", "sklearn", "pandas")
-SHARED_SCOPES = ("module", "class", "package")
+# Test modules with a module- or class-scoped fixture (a served model, a Redis server, a kernel): their
+# tests share it, so they run together on one worker.
+SHARED = {p.stem for p in Path(__file__).parent.glob("test_*.py")
+          if re.search(r"fixture\(scope=[\"'](module|class|package)", p.read_text())}  # fmt: skip
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (loadgroup)
-def pytest_collection_modifyitems(config, items):
-    """``make test`` runs on two workers (``-n 2 --dist loadgroup``): tests spread one by one, except that
-    the tests of a module sharing a module- or class-scoped fixture (a served model, a Redis server, a
-    kernel) stay together on one worker, so that fixture is made once, as without xdist."""
-    for item in items:
-        defs = getattr(item, "_fixtureinfo", None)
-        shared = defs is not None and any(
-            fd[-1].scope in SHARED_SCOPES for fd in defs.name2fixturedefs.values() if fd
-        )
-        if shared and item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+def pytest_xdist_make_scheduler(config, log):
+    """``make test`` runs on two workers (``-n 2``): tests spread one by one, except that the tests of a
+    module in SHARED stay together on one worker, so its fixture is made once, as without xdist.
+    (pytest-xdist 3.8's ``--dist loadgroup`` cannot group under pytest 9.2: it renames node ids by an
+    attribute pytest no longer reads, so grouped tests were split.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedFixtureScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if Path(module).stem in SHARED else nodeid
+
+    return SharedFixtureScheduling(config, log)
 
 
 @pytest.fixture(scope="session")

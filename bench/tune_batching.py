@@ -4,7 +4,7 @@ One local deployment of the same model per setting (``max_batch_size`` x ``max_b
 measured with wrk at 8 and 32 connections (single-row requests, wrk on the same 2 cores), the settings
 in turn and then again in reverse order, so a change in the machine's load does not favour one; medians
 of the two passes. What the %deploy defaults should be: the best p99/p50 at 8 connections among the
-settings that keep the most throughput at 32. Run by hand (``python bench/run.py serving_batching``):
+settings that keep the most throughput at 32. Not part of `make bench`; run by hand (``python bench/tune_batching.py``):
 it takes about BENCH_SECONDS x 4 x settings.
 """
 
@@ -19,7 +19,7 @@ from pathlib import Path
 from _common import median, table
 
 SIZES = (8, 16, 32)
-WINDOWS = (0.002, 0.005, 0.01)
+WINDOWS = (0.005, 0.01)
 
 
 def run(seconds: int | None = None) -> str:
@@ -28,7 +28,7 @@ def run(seconds: int | None = None) -> str:
     from bench_serving import _model, _wrk
 
     if shutil.which("wrk") is None:
-        return "bench_serving_batching: wrk is not installed (apt-get install wrk); skipped"
+        return "tune_batching: wrk is not installed (apt-get install wrk); skipped"
     seconds = seconds or int(os.environ.get("BENCH_SECONDS", "10"))
     uri = _model(tempfile.mkdtemp(prefix="bench-batching-"))
     from mlops_magics.serving import local, v2
