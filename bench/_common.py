@@ -41,3 +41,15 @@ def table(title: str, columns: list[str], rows: list[list]) -> str:
         if n == 0:
             lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     return "\n".join(lines)
+
+
+GOALS: list[list[str]] = []  # every goal checked in this process, for run.py's summary
+
+
+def goal(name: str, measured: float, target: str, ok: bool, unit: str = "x") -> str:
+    """Record a goal's measured ratio (or figure) beside its target; the verdict line for the bench's own
+    output. ``make bench`` prints all of them at the end, one table."""
+    verdict = "PASS" if ok else "FAIL"
+    shown = f"{measured:.2f}{unit}" if isinstance(measured, float) else str(measured)
+    GOALS.append([name, shown, target, verdict])
+    return f"goal: {name}: {shown} (target {target}) -> {verdict}"

@@ -66,7 +66,7 @@ def _case(mode: str, rows: int, cols: int) -> dict:
 
 
 def run(repeat: int = 3) -> str:
-    from _common import median, table
+    from _common import goal, median, table
 
     ours, magic, raw = [], [], []
     for _ in range(repeat):  # interleaved: a change in the machine's load hits every side alike
@@ -85,6 +85,9 @@ def run(repeat: int = 3) -> str:
         ["1M x 50, %drift API (sampled to 100k)", f"{big['seconds']:.1f} s", f"{big['peak_mb']:.0f} MB", "",
          "PASS" if big["seconds"] <= 60 and big["peak_mb"] <= 4096 else "FAIL"],
     ]  # fmt: skip
+    goal("%drift API 100k x 20 vs raw Evidently", o / r, "<= 1.1x", o / r <= 1.1)
+    goal("%drift magic + display 100k x 20 vs raw Evidently", m / r, "<= 1.05x", m / r <= 1.05)
+    goal("%drift magic + display: peak memory vs raw", mm / rm, "<= 1.1x", mm / rm <= 1.1)
     return table(f"drift: %drift API vs raw Evidently 0.7 (median of {repeat} processes)",
                  ["case", "time", "peak RSS (median)", "ratio", "goal (API <=1.1x; magic <=1.05x, RSS <=1.1x; 1M: <=60 s, <=4 GB)"], rows)  # fmt: skip
 

@@ -57,7 +57,7 @@ def _world(work: str):
 def run(seconds: int | None = None) -> str:
     import httpx
 
-    from _common import percentile, table
+    from _common import goal, percentile, table
 
     if shutil.which("wrk") is None:
         return "bench_entity: wrk is not installed (apt-get install wrk); skipped"
@@ -130,10 +130,10 @@ def run(seconds: int | None = None) -> str:
     )
     c, d = stats["(c) features.online + serving.predict"], stats["(d) feast serve + model endpoint (2 hops)"]
     goals = [
-        f"(a) p99 <= (b) p99 + 2 ms: {a99:.2f} vs {b99 + 2:.2f} -> {'PASS' if a99 <= b99 + 2 else 'FAIL'}",
-        f"(a) req/s at 32 connections >= 0.8x (b): {rps_a:.0f} vs {rps_b:.0f} = {rps_a / rps_b:.2f}x -> "
-        f"{'PASS' if rps_a >= 0.8 * rps_b else 'FAIL'}",
-        f"(a) faster than (c) and (d) at p50 and p99: {'PASS' if a50 < min(c[0], d[0]) and a99 < min(c[1], d[1]) else 'FAIL'}",
+        goal("entity endpoint p99 vs model endpoint p99 + 2 ms", f"{a99:.2f} vs {b99 + 2:.2f} ms", "<=", a99 <= b99 + 2),
+        goal("entity endpoint req/s at 32 conns vs model endpoint", rps_a / rps_b, ">= 0.8x", rps_a >= 0.8 * rps_b),
+        goal("entity endpoint faster than two hops at p50 and p99", f"{a50:.1f}/{a99:.1f} ms", "< (c), (d)",
+             a50 < min(c[0], d[0]) and a99 < min(c[1], d[1])),
     ]  # fmt: skip
     return (table("1-entity scoring, 300 interleaved sequential requests per path (ms)", ["path", "p50", "p99"], shown)
             + "\n\n" + "\n".join(goals))  # fmt: skip

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-from _common import median, table, time_process
+from _common import goal, median, table, time_process
 
 BARE = "from IPython.core.interactiveshell import InteractiveShell; sh = InteractiveShell.instance()"
 LOAD = BARE + "; sh.run_line_magic('load_ext', 'mlops_magics')"
@@ -23,15 +23,16 @@ def run(repeat: int = 20, eager_repeat: int = 3) -> str:
         ["+ %load_ext mlops_magics", load * 1000, load / bare, (load - bare) * 1000],
         ["+ import mlflow, feast, evidently", eager * 1000, eager / bare, (eager - bare) * 1000],
     ]
-    verdict = "PASS" if (load - bare) * 1000 <= 150 else "FAIL"
+    over = (load - bare) * 1000
     return (
         table(
             f"load_ext: median wall time of fresh processes (n={repeat}; eager n={eager_repeat})",
             ["process", "ms", "ratio to bare", "ms over bare"],
             rows,
         )
-        + f"\n\ngoal: %load_ext at most 150 ms over bare IPython -> {verdict} "
-        f"({(load - bare) * 1000:.0f} ms); eager backends cost {(eager - load):.1f} s more than the lazy load"
+        + "\n\n"
+        + goal("%load_ext over bare IPython", f"{over:.0f} ms", "<= 150 ms", over <= 150)
+        + f"; eager backends cost {(eager - load):.1f} s more than the lazy load"
     )
 
 

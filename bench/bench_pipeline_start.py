@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import median, table
+from _common import goal, median, table
 
 BIN = Path(sys.executable).parent
 
@@ -64,8 +64,9 @@ def run(repeat: int | None = None) -> str:
             ["side", "n", "median s", "min s", "max s", "ratio"],
             rows,
         )
-        + f"\n\ngoal: mlops-magics run <= 1.2x the papermill CLI -> {'PASS' if ratio <= 1.2 else 'FAIL'} "
-        f"({ratio:.2f}x, {ours - pm:+.2f} s per notebook)"
+        + "\n\n"
+        + goal("mlops-magics run 1-cell notebook vs papermill CLI", ratio, "<= 1.2x", ratio <= 1.2)
+        + f" ({ours - pm:+.2f} s per notebook)"
     )
 
 

@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import table
+from _common import goal, table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
@@ -79,6 +79,7 @@ def run(repeat: int = 3) -> str:
             seq.append(_ours(pipeline, 1))
         os.environ.pop("MLOPS_HOME")
     p, a, s = (statistics.median(x) for x in (plain, par, seq))
+    goal("4-step pipeline --parallel 2 vs papermill one by one", a / p, "<= 0.65x", a / p <= 0.65)
     return table(
         f"pipelines: 4 steps, two independent branches (medians of {repeat})",
         ["what", "seconds", "ratio to papermill one by one", "goal"],

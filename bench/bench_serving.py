@@ -62,7 +62,7 @@ def _model(work: str) -> str:
 
 
 def run(seconds: int | None = None) -> str:
-    from _common import table
+    from _common import goal, table
 
     seconds = seconds or int(os.environ.get("BENCH_SECONDS", "20"))
     if shutil.which("wrk") is None:
@@ -118,12 +118,14 @@ def run(seconds: int | None = None) -> str:
     return (
         table(f"single-row requests, {seconds} s per row, wrk -t2 on the same 2 cores",
               ["server", "connections", "req/s", "p50 ms", "p99 ms", "errors", "vs mlflow"], shown)
-        + f"\n\ngoal at 8 connections (#22): p99 <= 3x p50 -> {'PASS' if tail <= 3 else 'FAIL'} ({tail:.1f}x)"
-        f"\ngoal at 32 connections: >= 8x mlflow's req/s (#22; #5 asked 5x) -> {'PASS' if speedup >= 8 else 'FAIL'} "
-        f"({speedup:.1f}x); "
-        f"p99 <= half of mlflow's -> {'PASS' if p99_ratio <= 0.5 else 'FAIL'} ({p99_ratio:.2f}); "
-        f"request logging cost <= 10% -> {'PASS' if log_cost <= 0.10 else 'FAIL'} ({log_cost:.1%})"
-        f"\ndeploy() to ready, env cached: {', '.join(f'{t:.1f} s' for t in deploy_times)}; "
+        + "\n\n"
+        + "\n".join([
+            goal("serving at 8 conns: p99 / p50", tail, "<= 3x", tail <= 3),
+            goal("serving at 32 conns: req/s vs mlflow models serve", speedup, ">= 8x", speedup >= 8),
+            goal("serving at 32 conns: p99 vs mlflow models serve", p99_ratio, "<= 0.5x", p99_ratio <= 0.5),
+            goal("serving: request logging cost at 32 conns", f"{log_cost:.1%}", "<= 10%", log_cost <= 0.10),
+        ])
+        + f"\ndeploy() to ready, env cached: {', '.join(f'{t:.1f} s' for t in deploy_times)}; "
         f"mlflow models serve to ready: {mlflow_ready:.1f} s"
     )  # fmt: skip
 

@@ -20,7 +20,7 @@ auc = roc_auc_score(y, model.predict_proba(X)[:, 1])
 
 
 def run(repeat: int = 30) -> str:
-    from _common import table
+    from _common import goal, table
 
     work = tempfile.mkdtemp(prefix="bench-track-")
     os.chdir(work)
@@ -105,9 +105,10 @@ def run(repeat: int = 30) -> str:
             ["side", "n", "median ms", "ratio"],
             rows,
         )
-        + f"\n\ngoal: median ratio <= 1.05 -> against the cell logging the same records: "
-        f"{'PASS' if same <= 1.05 else 'FAIL'} ({same:.3f}); against params/metrics/model only: "
-        f"{'PASS' if ratio <= 1.05 else 'FAIL'} ({ratio:.3f})"
+        + "\n\n"
+        + goal("%%track cell vs the same records by hand", same, "<= 1.05x", same <= 1.05)
+        + "\n"
+        + goal("%%track cell vs params/metrics/model only", ratio, "<= 1.05x", ratio <= 1.05)
     )
 
 

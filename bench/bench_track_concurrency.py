@@ -79,18 +79,18 @@ def _load(mode: str, procs: int, count: int) -> tuple[int, int, float]:
 
 
 def run(procs: int = 8, count: int = 1000) -> str:
-    from _common import table
+    from _common import goal, table
 
     rows = []
     for mode, label in (("mlops", "mlops_magics.tracking.log (WAL, busy timeout, retry)"),
                         ("raw", "raw MlflowClient.log_metric, plain sqlite URI")):  # fmt: skip
         lost, errors, wall = _load(mode, procs, count)
         rows.append([label, procs * count, lost, errors, wall, procs * count / wall if wall else 0.0])
-    verdict = "PASS" if rows[0][2] == 0 and rows[0][3] == 0 else "FAIL"
     return (
         table(f"{procs} processes x {count} metrics at once into one SQLite store",
               ["writer", "metrics sent", "lost", "errors seen by user", "slowest process s", "metrics/s"], rows)
-        + f"\n\ngoal: 0 lost, 0 errors with mlops_magics -> {verdict}"
+        + "\n\n" + goal(f"{procs} writers x {count} metrics: lost, errors", f"{rows[0][2]}, {rows[0][3]}", "0, 0",
+                          rows[0][2] == 0 and rows[0][3] == 0)
     )  # fmt: skip
 
 

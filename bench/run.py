@@ -1,4 +1,5 @@
-"""Run the benchmarks and print a table of ratios against the raw libraries.
+"""Run the benchmarks and print a table of ratios against the raw libraries, then every goal's measured
+ratio beside its target (one table).
 
 python bench/run.py              # all of them
 python bench/run.py load_ext     # those whose name contains 'load_ext'
@@ -22,10 +23,20 @@ def main(argv: list[str]) -> int:
     if not wanted:
         print(f"no benchmark matches {argv}; have: {', '.join(names)}")
         return 2
+    from _common import GOALS, table
+
     for name in wanted:
         t = time.perf_counter()
         print(importlib.import_module(name).run())
         print(f"\n({name}: {time.perf_counter() - t:.0f} s)\n")
+    if GOALS:
+        print(
+            table(
+                "goals: measured against target (all benchmarks above)",
+                ["goal", "measured", "target", ""],
+                GOALS,
+            )
+        )
     return 0
 
 

@@ -11,6 +11,8 @@ import nbformat
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from IPython.core.error import UsageError
 
 from mlops_magics.magics import LAZY_MAGICS
@@ -184,3 +186,20 @@ def test_the_readme_table_names_real_functions():
         module, _, attr = dotted.rpartition(".")
         value = getattr(importlib.import_module(module), attr)
         assert callable(value) or attr.isupper(), dotted  # functions, and the registries (TARGETS, ENGINES)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="ab =-'\"\\\t\r\n\x0b\x0c\xa0\u2003é#", max_size=20))
+def test_tokenize_splits_as_shlex_does(line):
+    """The tokenizer's fast path (lines without quotes or escapes) gives shlex's words for every line."""
+    import shlex
+
+    from mlops_magics.magics._base import tokenize
+
+    try:
+        expected = shlex.split(line, posix=True)
+    except ValueError:
+        with pytest.raises(UsageError, match="check the quotes"):
+            tokenize(line)
+        return
+    assert tokenize(line) == expected

@@ -43,7 +43,9 @@ def check_frame(df, inputs: list[dict]):
         problems.append(f"missing {', '.join(map(repr, missing))}")
     if extra:
         problems.append(f"extra {', '.join(map(repr, extra))} (drop them)")
-    out = df[[n for n in names if n in df.columns]].copy()
+    kept = [n for n in names if n in df.columns]
+    out = df if list(df.columns) == kept else df[kept]
+    changed: dict = {}  # converted columns, set on a copy at the end (a frame that fits is sent as is)
     wrong = []
     for c in inputs:
         if c["name"] not in out.columns:
@@ -55,28 +57,32 @@ def check_frame(df, inputs: list[dict]):
             if not whole:
                 wrong.append(f"{c['name']!r} must be whole numbers with no gaps (the model's {kind} column)")
             else:
-                out[c["name"]] = s.astype("int64")
+                changed[c["name"]] = s.astype("int64")
         elif kind in NUMBER:
             if pd.api.types.is_bool_dtype(s) or (
                 s.dtype == object and s.dropna().map(lambda v: isinstance(v, bool)).all()
             ):
-                out[c["name"]] = s.astype("boolean").to_numpy(
+                changed[c["name"]] = s.astype("boolean").to_numpy(
                     dtype="float64", na_value=float("nan")
                 )  # as trained
             elif not pd.api.types.is_numeric_dtype(s):
                 if s.notna().any():
                     wrong.append(f"{c['name']!r} must be numbers ({kind}), got {s.dtype}")
                 else:  # no value at all: a column of gaps
-                    out[c["name"]] = s.astype("float64")
+                    changed[c["name"]] = s.astype("float64")
         elif kind in TEXT:
             if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s) and s.notna().any():
                 wrong.append(f"{c['name']!r} must be text (string), got {s.dtype}")
             else:
-                out[c["name"]] = s.astype(object).where(s.notna(), None)
+                changed[c["name"]] = s.astype(object).where(s.notna(), None)
     if wrong:
         problems.append("wrong type: " + "; ".join(wrong))
     if problems:
         raise UserInputError("the frame does not fit the model's signature: " + "; ".join(problems))
+    if changed:
+        out = out.copy()
+        for name, values in changed.items():
+            out[name] = values
     return out
 
 

@@ -15,7 +15,7 @@ from ..errors import BackendError, UserInputError, shown
 from . import inputs, pending, sweep
 from .context import run_tags
 from .results import Comparison, RunResult, RunsTable
-from .store import client, experiment_id, experiment_name, param_value, quote, retry_locked
+from .store import client, experiment_id, experiment_name, param_value, quote, retry_locked, tracking_uri
 from .sweep import sqlite_path
 
 SECRET = re.compile(
@@ -134,17 +134,18 @@ def log(
     if step is not None and (not isinstance(step, int) or isinstance(step, bool) or step < 0):
         raise UserInputError(f"step {step!r}: give a whole number from 0, e.g. step=10")
     points = [[k, float(v), now, _step(run_id, k, step)] for k, v in metrics.items()]
-    c = client(config)
-    db = sqlite_path(c.tracking_uri)
-    if points and not params and not tags and db is not None:
+    uri = tracking_uri(config)
+    db = sqlite_path(uri)
+    if points and not params and not tags and db is not None:  # a loop's point: no MLflow call here
         if run_id not in _state["started"] and run_id not in _state["known"]:  # fail now, not in a batch
             try:
-                retry_locked(c.get_run)(run_id)
+                retry_locked(client(config).get_run)(run_id)
             except Exception as exc:
                 raise BackendError("mlflow.log_batch", exc) from exc
             _state["known"].add(run_id)
-        pending.add(c.tracking_uri, db, run_id, points)
+        pending.add(uri, db, run_id, points)
         return
+    c = client(config)
     batch = dict(
         metrics=[Metric(*p) for p in points],
         params=[Param(k, param_value(v)) for k, v in params.items()],

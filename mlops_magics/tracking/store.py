@@ -25,6 +25,7 @@ PARAM_LIMIT = 6000  # characters MLflow keeps of a param value
 EXPERIMENT_NAME_LIMIT = 500  # MLflow refuses longer names
 _initialised: set[str] = set()
 _experiments: dict[tuple[str, str], str] = {}  # (store, name) -> id; ids never change once made
+_embedded: dict[str, str] = {}  # workspace folder -> its store's URI, once the store is initialised
 
 
 def tracking_uri(config=None) -> str:
@@ -37,11 +38,14 @@ def tracking_uri(config=None) -> str:
 
             services(config.server)
         return uri
-    ws = current(config)
-    if str(ws.mlflow_db) not in _initialised:  # checked once: a logging loop calls this per point
-        ws.ensure()
-        _init_embedded(ws)
-    return f"{ws.tracking_uri}?timeout={BUSY_TIMEOUT_S}"
+    home = config.resolved_home()
+    if home not in _embedded:  # checked once: a logging loop calls this per point
+        ws = current(config)
+        if str(ws.mlflow_db) not in _initialised:
+            ws.ensure()
+            _init_embedded(ws)
+        _embedded[home] = f"{ws.tracking_uri}?timeout={BUSY_TIMEOUT_S}"
+    return _embedded[home]
 
 
 def is_embedded(uri: str) -> bool:

@@ -10,6 +10,7 @@ gone, so live runs of other kernels are left alone.
 
 from __future__ import annotations
 
+import functools
 import socket
 import sqlite3
 import time
@@ -24,6 +25,7 @@ KILLED_REASON = "owning kernel process died"
 _swept: set[str] = set()
 
 
+@functools.lru_cache(maxsize=64)  # per point of a logging loop
 def sqlite_path(uri: str) -> Path | None:
     """The database file of a ``sqlite:///`` tracking URI, or None for any other store."""
     if not uri.startswith("sqlite:///"):
