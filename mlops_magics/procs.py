@@ -75,3 +75,22 @@ def children_running(marker: str, since: float) -> list[int]:
         except psutil.Error:
             continue
     return found
+
+
+def listens(pid: int, ports) -> bool:
+    """Whether process ``pid`` (or one of its children) has a listening TCP socket on each of ``ports``.
+    A port that another process holds does not count: readiness means the server bound them all."""
+    import psutil
+
+    try:
+        parent = psutil.Process(pid)
+        tree = [parent, *parent.children(recursive=True)]
+    except psutil.Error:
+        return False
+    held = set()
+    for p in tree:
+        try:
+            held |= {c.laddr.port for c in p.net_connections("tcp") if c.status == psutil.CONN_LISTEN}
+        except psutil.Error:
+            continue
+    return set(ports) <= held

@@ -129,6 +129,34 @@ def test_port_in_use_and_timeout(registered, no_orphans):
         ip.run_line_magic("deploy", "models:/credit-risk@champion --name slow --timeout 1")
 
 
+@pytest.mark.parametrize("which", [0, 1], ids=["http-port", "grpc-port"])
+def test_a_port_taken_between_choice_and_bind_is_chosen_again(registered, no_orphans, monkeypatch, which):
+    """A free port is chosen before MLServer binds it; another process may take it in between (seen
+    when two test workers deployed at once: MLServer exited with 'address already in use'). The
+    deployment starts on freshly chosen ports instead."""
+    from mlops_magics import servers
+
+    ip = registered
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        taken = s.getsockname()[1]
+        real, handed = servers.free_port, []
+
+        def racing(host="127.0.0.1"):  # the first choice is taken by the time the server binds it
+            handed.append(taken if len(handed) == which else real(host))
+            return handed[-1]
+
+        monkeypatch.setattr(servers, "free_port", racing)
+        dep = ip.run_line_magic("deploy", "models:/credit-risk@champion --name raced")
+    try:
+        assert dep.port != taken and len(handed) >= 4  # three ports chosen, then chosen again
+        assert json.loads((Path(dep.folder) / "settings.json").read_text())["http_port"] == dep.port
+        assert ip.run_line_magic("deploy", "status raced").status == "READY"
+    finally:
+        local.stop("raced")
+
+
 def test_dead_server_is_reported_and_unload_stops_servers(registered, no_orphans):
     ip = registered
     ip.run_line_magic("deploy", "models:/credit-risk@champion --name a -o a")

@@ -158,7 +158,7 @@ def deploy(model_uri: str, name: str, port: int | None = None, host: str | None 
     elif features:
         raise UserInputError("--features goes with --entity: it names what the endpoint looks up for each id")
     env = ensure_env(requirements, log=log)
-    port = port or servers.free_port(host)
+    chosen, port = port, port or servers.free_port(host)
     request_log_path = folder / "requests.jsonl"
     runtime = folder / "mlops_magics_runtime.py"
     shutil.copy(Path(__file__).with_name("mlserver_runtime.py"), runtime)
@@ -194,13 +194,35 @@ def deploy(model_uri: str, name: str, port: int | None = None, host: str | None 
         write(dep, config)
 
     logged_before = request_log_path.stat().st_size if request_log_path.is_file() else 0
+
+    def ready(server) -> bool:  # MLServer answers HTTP before its gRPC and metrics servers have bound
+        ports = (settings["grpc_port"], settings["metrics_port"])
+        return servers.http_ok(f"{server.url}/v2/health/live") and procs.listens(server.pid, ports)
+
     try:
-        server = servers.start(
-            server_name(name), [str(env / "bin" / "python"), str(runtime), "start", str(folder)], host=host, port=port,
-            log_path=log_path, ready=lambda s: servers.http_ok(f"{s.url}/v2/health/live"), timeout=timeout, cwd=folder,
-            env={"PATH": f"{env / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}, detach=detach, owner_pipe=True,
-            on_start=started,
-        )  # fmt: skip
+        for attempt in range(3):
+            try:
+                server = servers.start(
+                    server_name(name), [str(env / "bin" / "python"), str(runtime), "start", str(folder)], host=host,
+                    port=dep.port, log_path=log_path, ready=ready,
+                    timeout=timeout, cwd=folder, env={"PATH": f"{env / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"},
+                    detach=detach, owner_pipe=True, on_start=started,
+                )  # fmt: skip
+                break
+            except ServerError as exc:
+                # a free port is chosen before the server binds it: another process (or an outgoing
+                # connection, from the same ephemeral range) may take it first; ports we chose are chosen again
+                taken = ("already in use", "Failed to bind")  # our own check, uvicorn's and gRPC's words
+                if (
+                    not any(t in str(exc) for t in taken)
+                    or attempt == 2
+                    or (chosen and str(chosen) in str(exc))
+                ):
+                    raise
+                settings.update(grpc_port=servers.free_port(host), metrics_port=servers.free_port(host),
+                                http_port=chosen or servers.free_port(host))  # fmt: skip
+                dep.port = settings["http_port"]
+                (folder / "settings.json").write_text(json.dumps(settings, indent=2))
         try:
             dep.outputs = _load(dep, timeout)
             _smoke(dep, example)
