@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -305,5 +306,34 @@ def demo(data_path, target, positive_label):
     click.echo(format_summary(summary))
 
 
+def script() -> None:
+    """The ``mlops-magics`` console script: ``main``, then a quick exit.
+
+    Python's own exit ends by freeing every object of the process one by one; with MLflow, SQLAlchemy,
+    pandas and papermill loaded that took 0.75 s of each ``mlops-magics run`` (a one-cell pipeline
+    measured 3.1 s with it, 2.3 s without). So the steps of an exit that do something are taken here in
+    Python's order (non-daemon threads joined and executors stopped, then atexit handlers: pending
+    metric points are written, servers stopped, output flushed) and the process then leaves at once."""
+    import atexit
+    import threading
+
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    if code is not None and not isinstance(code, int):  # sys.exit("message"): printed, status 1
+        print(code, file=sys.stderr)
+        code = 1
+    threading._shutdown()  # what interpreter shutdown does first (private, but the very same call)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing left to say
+            pass
+    os._exit(code or 0)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    script()
