@@ -87,7 +87,7 @@ class DeployMagics(Magics):
     @argument(
         "--max-batch-size", type=positive_int, help="local: requests merged into one batch (default 32)"
     )
-    @argument("--max-batch-time", type=seconds, help="local: seconds a batch waits to fill (default 0.01)")
+    @argument("--max-batch-time", type=seconds, help="local: seconds a batch waits to fill (default 0.02)")
     @argument(
         "--timeout", type=seconds, help="local: seconds to wait for the model to be ready (default 180)"
     )

@@ -94,7 +94,7 @@ def _outputs(outputs) -> list[str]:
 
 
 def deploy(model_uri: str, name: str, port: int | None = None, host: str | None = None, batching: bool = True,
-           max_batch_size: int = 32, max_batch_time: float = 0.01, timeout: float = 180, log=print,
+           max_batch_size: int = 32, max_batch_time: float = 0.02, timeout: float = 180, log=print,
            log_requests: bool = True, outputs=None, detach: bool = False, entity: str | None = None,
            features: list[str] | None = None, missing: str = "error", config=None) -> Deployment:  # fmt: skip
     """Serve ``model_uri`` as ``name`` with MLServer on this machine; see the module's docstring.

@@ -15,7 +15,7 @@ values served, the view versions read and the prediction.
 
 import os
 
-from mlops_magics_runtime import BadRequest, LoggingMLflowRuntime, flat
+from mlops_magics_runtime import BadRequest, LoggingMLflowRuntime, flat, settle
 from mlserver import MLModel
 from mlserver.errors import MLServerError
 
@@ -133,6 +133,7 @@ class EntityMLflowRuntime(Lookup, LoggingMLflowRuntime):
     async def load(self) -> bool:
         ready = await super().load()
         self._setup_lookup((self._settings.parameters.extra or {})["lookup"], os.getcwd())
+        settle()  # again: the feature store and its client were made after the model
         return ready
 
     def _check(self, payload) -> None:
@@ -169,6 +170,7 @@ class FeastLookupRuntime(Lookup, MLModel):
 
         folder = await get_model_uri(self._settings)  # the uploaded lookup folder (feature_store.yaml)
         self._setup_lookup((self._settings.parameters.extra or {})["lookup"], folder)
+        settle()
         return True
 
     async def predict(self, payload):
