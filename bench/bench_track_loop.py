@@ -20,7 +20,7 @@ import sys
 import tempfile
 import textwrap
 
-from _common import median, table
+from _common import goal, median, table
 
 CASE = textwrap.dedent(
     """
@@ -101,16 +101,15 @@ def run(repeat: int | None = None, n: int = 10_000) -> str:
         lost = max(count - r["stored"] for r in rs)
         rows.append([name, count, median([r["seconds"] for r in rs]), f"{rate:.0f}", lost])
         if _mode in ("api", "magic"):
-            verdicts.append(
-                f"{name}: {'PASS' if rate >= 5000 and lost == 0 else 'FAIL'} ({rate:.0f}/s, {lost} lost)"
-            )
+            verdicts.append(goal(f"10,000 points: {name}", f"{rate:,.0f}/s, {lost} lost", ">= 5,000/s, 0 lost",
+                                 rate >= 5000 and lost == 0))  # fmt: skip
     killed = _case("kill", n)
     return (
         table(f"logging loop into the embedded SQLite store, fresh processes, interleaved (medians of {repeat})",
               ["side", "points", "seconds to stored", "points/s", "lost (worst)"], rows)
-        + "\n\ngoal: >= 5,000 points/s, nothing lost -> " + "; ".join(verdicts)
-        + f"\nkilled with SIGKILL after logging {n:,} points, end_run never called: "
-        f"{killed['stored']:,} found by the next process -> {'PASS' if killed['stored'] == n else 'FAIL'}"
+        + "\n\n" + "\n".join(verdicts) + "\n"
+        + goal(f"SIGKILL after {n:,} points, end_run never called: found by the next process",
+               f"{killed['stored']:,}", f"{n:,}", killed["stored"] == n)
     )  # fmt: skip
 
 
