@@ -280,8 +280,33 @@ def test_full_report_is_written_when_first_needed(tmp_path):
     ref, _, shifted = frames(300)
     r = check(ref, shifted)
     assert not Path(r.planned_report).exists()  # computing the check does not render 5 MB of HTML
-    assert "full report" in r.card().to_text()  # showing it names, and so writes, the report
+    assert "full report" in r.card().to_text()  # showing it names the report, written beside the cell
     assert Path(r.report_path).is_file() and r.report_path == r.planned_report
+
+
+def test_showing_a_check_writes_its_report_once_without_waiting_for_it(tmp_path, monkeypatch):
+    """The card names the report and a thread renders it (0.5 s for 100k rows, #22): the display does
+    not wait, whatever reads report_path does, and showing it again writes nothing more."""
+    import threading
+
+    from mlops_magics.monitoring import check
+
+    ref, _, shifted = frames(300)
+    r = check(ref, shifted)
+    rendering, writes, save = threading.Event(), [], r.snapshot.save_html
+
+    def slow_save(path, *a, **k):
+        writes.append(path)
+        rendering.wait(30)  # held until the test has seen the display return
+        return save(path, *a, **k)
+
+    monkeypatch.setattr(r.snapshot, "save_html", slow_save)
+    bundle = r._repr_mimebundle_()
+    assert r.planned_report in bundle["text/plain"] and not Path(r.planned_report).exists()
+    r._repr_mimebundle_()
+    rendering.set()
+    assert Path(r.report_path).is_file() and "<html" in Path(r.report_path).read_text()[:2000].lower()
+    assert writes == [r.planned_report]
 
 
 # -- issue #19: every listed case is one line and writes nothing outside the workspace ----------------------

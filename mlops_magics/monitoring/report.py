@@ -209,5 +209,11 @@ def _count_calculations() -> None:
 
 
 def _spark_sample(series, n: int = 400) -> list:
-    s = series.dropna()
-    return (s.sample(n, random_state=0) if len(s) > n else s).tolist()
+    """Up to ``n`` values for the column's sparkline, drawn with replacement by a seeded generator: a
+    pandas ``sample`` without replacement permutes the whole column (2.5 ms a column at 100k rows)."""
+    import numpy as np
+
+    values = series.dropna().to_numpy()
+    if len(values) > n:
+        values = values[np.random.default_rng(0).integers(0, len(values), n)]
+    return values.tolist()

@@ -5,10 +5,13 @@ table, a PNG of the per-column scores, the path of the saved full report)."""
 from __future__ import annotations
 
 import html
+import threading
 from dataclasses import dataclass, field
 
 from ..display import Card, Result, Table
 from .charts import sparkline
+
+_REPORTS = threading.Lock()  # one writer per result
 
 
 @dataclass
@@ -29,17 +32,38 @@ class DriftResult(Result):
     metadata: dict = field(default_factory=dict)
     project_id: str = ""  # where --save put it: the Evidently project and snapshot
     snapshot_id: str = ""
+    _writer: object = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def report_path(self) -> str:
-        """The full Evidently HTML report, written the first time it is needed (shown, saved, or
-        named by --fail): computing a check and rendering 5 MB of HTML are separate costs, as they
-        are with Evidently's own run() and save_html()."""
+        """The full Evidently HTML report, written by the time this returns (saved, named by --fail,
+        read by a caller): computing a check and rendering 5 MB of HTML are separate costs, as they are
+        with Evidently's own run() and save_html()."""
+        self.write_report(wait=True)
+        return self.planned_report
+
+    def write_report(self, wait: bool = False) -> None:
+        """Write the full report once. Without ``wait`` it is written by a thread: showing the card
+        names the report and the cell does not wait the half second of rendering (the thread is joined
+        before the interpreter exits, and whatever reads ``report_path`` waits for it)."""
         from pathlib import Path
 
-        if self.planned_report and self.snapshot is not None and not Path(self.planned_report).is_file():
+        with _REPORTS:
+            if self._writer is None and self.planned_report and self.snapshot is not None \
+                    and not Path(self.planned_report).is_file():  # fmt: skip
+                self._writer = threading.Thread(target=self._write, name="mlops-drift-report")
+                self._writer.start()
+            writer = self._writer
+        if wait and writer is not None:
+            writer.join()
+            if not Path(self.planned_report).is_file():  # the thread failed: say why, here
+                self.snapshot.save_html(self.planned_report)
+
+    def _write(self) -> None:
+        try:
             self.snapshot.save_html(self.planned_report)
-        return self.planned_report
+        except Exception:  # raised again where the report is read (report_path)
+            pass
 
     @property
     def scores(self) -> dict[str, float]:
@@ -77,7 +101,8 @@ class DriftResult(Result):
                 f"here {self.drift_share:.0%}: {'yes' if self.dataset_drift else 'no'}")  # fmt: skip
         facts = [("drifted columns", ", ".join(self.drifted) or "none"), ("dataset rule", rule),
                  ("rows", f"reference {self.reference_rows:,}, current {self.current_rows:,}"),
-                 ("full report", self.report_path)]  # fmt: skip
+                 ("full report", self.planned_report)]  # fmt: skip
+        self.write_report()  # named here, written beside the cell (report_path waits for it)
         facts += [(k, v) for k, v in self.metadata.items()]
         title = f"Drift{f' {self.name}' if self.name else ''}: {self.verdict}"
         from .snapshots import snapshot_url
