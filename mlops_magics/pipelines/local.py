@@ -93,9 +93,7 @@ def run(target, overrides: dict | None = None, *, parallel: int = 1, timeout: fl
 
         def one(name: str, position: int) -> StepOutcome:
             step = pipeline.steps[name]
-            ids = (
-                folder / f"{name}.ids.json"
-            )  # the step's runs, for its kernel (tracking.context.pipeline_ids)
+            ids = folder / f"{name}.ids.json"  # the step's runs, for its kernel (context.pipeline_ids)
             child = records.step(name, ids)
             env = {**kernel_env, "MLOPS_NOTEBOOK_PATH": str(step.notebook), "MLOPS_PIPELINE_STEP": name,
                    "MLOPS_PIPELINE_IDS": str(ids)}  # fmt: skip

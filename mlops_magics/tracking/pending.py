@@ -32,9 +32,12 @@ _guard = threading.Lock()
 
 
 def _owner_name() -> str:
-    from .. import procs
+    """HOST-PID-START(ms) of this process: the owner identity its runs carry (context.process_tags)."""
+    from .. import schema
+    from .context import process_tags
 
-    return f"{socket.gethostname()}-{os.getpid()}-{int(procs.start_time(os.getpid()) * 1000)}"
+    host, pid, started = schema.owner(process_tags())
+    return f"{host}-{pid}-{int(started * 1000)}"
 
 
 class _Journal:
@@ -141,7 +144,8 @@ def recover(uri: str, db: Path) -> int:
 
     A journal is claimed by renaming it (one replayer each); a replayer that dies leaves its claim to
     the next one."""
-    from .. import procs
+    from .. import schema
+    from .context import owner_alive
 
     folder = db.parent / "pending"
     if not folder.is_dir():
@@ -150,12 +154,9 @@ def recover(uri: str, db: Path) -> int:
     mine = {j.path for j in _journals.values()}
     for n, path in enumerate(sorted([*folder.glob("*.jsonl"), *folder.glob("*.replay")])):
         owner = path.stem.split("~")[0].rsplit("-", 2)  # HOST-PID-START[~N]
-        if path in mine or len(owner) != 3 or owner[0] != host:
-            continue
-        try:
-            if procs.alive(int(owner[1]), int(owner[2]) / 1000):
-                continue
-        except ValueError:
+        if path in mine or len(owner) != 3 or owner[0] != host or not (owner[1] + owner[2]).isdigit():
+            continue  # another host's journal is not ours to judge (as with runs)
+        if owner_alive(schema.owner_tags(owner[0], int(owner[1]), int(owner[2]) / 1000)):
             continue
         claimed = folder / f"{_owner_name()}~{n}.replay"
         try:

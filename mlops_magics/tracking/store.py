@@ -39,11 +39,9 @@ def tracking_uri(config=None) -> str:
             services(config.server)
         return uri
     home = config.resolved_home()
-    if home not in _embedded:  # checked once: a logging loop calls this per point
-        ws = current(config)
-        if str(ws.mlflow_db) not in _initialised:
-            ws.ensure()
-            _init_embedded(ws)
+    if home not in _embedded:  # made once per workspace: a logging loop calls this per point
+        ws = current(config).ensure()
+        _init_embedded(ws)
         _embedded[home] = f"{ws.tracking_uri}?timeout={BUSY_TIMEOUT_S}"
     return _embedded[home]
 
